@@ -1,0 +1,249 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/casbin/casbin/v2"
+	gormadapter "github.com/casbin/gorm-adapter/v3"
+	"gorm.io/gorm"
+
+	"jianfu/policies"
+)
+
+// Authorizer answers "may this user do this to that" with Casbin RBAC with
+// domains; the policy lives in casbin_rule (created by our migrations).
+type Authorizer struct {
+	E  *casbin.SyncedEnforcer
+	db *gorm.DB
+}
+
+// NewAuthorizer loads the policy from the database.
+func NewAuthorizer(db *gorm.DB) (*Authorizer, error) {
+	adb := db.Session(&gorm.Session{NewDB: true})
+	gormadapter.TurnOffAutoMigrate(adb) // casbin_rule comes from our migrations
+	ad, err := gormadapter.NewAdapterByDBUseTableName(adb, "", "casbin_rule")
+	if err != nil {
+		return nil, fmt.Errorf("casbin adapter: %w", err)
+	}
+	m, err := policies.Model()
+	if err != nil {
+		return nil, err
+	}
+	e, err := casbin.NewSyncedEnforcer(m, ad)
+	if err != nil {
+		return nil, fmt.Errorf("casbin enforcer: %w", err)
+	}
+	if err := e.LoadPolicy(); err != nil {
+		return nil, fmt.Errorf("casbin load: %w", err)
+	}
+	return &Authorizer{E: e, db: db}, nil
+}
+
+// SyncDefaultPolicy adds the lines of policies/policy.csv that the database
+// lacks; lines an admin added at run time are kept. Never SavePolicy: it
+// would empty and refill the table.
+func (a *Authorizer) SyncDefaultPolicy() error {
+	var missing [][]string
+	for _, p := range policies.DefaultPolicy() {
+		ok, err := a.E.HasPolicy(p)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			missing = append(missing, p)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	_, err := a.E.AddPolicies(missing)
+	return err
+}
+
+// Reload re-reads the policy from the database (after a watcher notice).
+func (a *Authorizer) Reload() error { return a.E.LoadPolicy() }
+
+// Grant is one role in one domain.
+type Grant struct {
+	Role   string `json:"role"`
+	Domain string `json:"domain"`
+}
+
+// Grant gives user the role in domain.
+func (a *Authorizer) Grant(ctx context.Context, userID int64, role, domain string) error {
+	if !policies.IsRole(role) {
+		return Invalid("user.role_unknown", map[string]any{"Role": role})
+	}
+	if _, _, ok := policies.ParseDomain(domain); !ok {
+		return Invalid("user.domain_invalid", map[string]any{"Domain": domain})
+	}
+	if _, err := a.E.AddGroupingPolicy(policies.UserSubject(userID), role, domain); err != nil {
+		return err
+	}
+	return Audit(ctx, a.db, schoolOfDomain(domain), "grant", "user", userID, nil, Grant{role, domain})
+}
+
+// Revoke removes a grant.
+func (a *Authorizer) Revoke(ctx context.Context, userID int64, role, domain string) error {
+	if _, err := a.E.RemoveGroupingPolicy(policies.UserSubject(userID), role, domain); err != nil {
+		return err
+	}
+	return Audit(ctx, a.db, schoolOfDomain(domain), "revoke", "user", userID, Grant{role, domain}, nil)
+}
+
+func schoolOfDomain(d string) int64 {
+	if kind, key, ok := policies.ParseDomain(d); ok && kind == "school" {
+		id, _ := strconv.ParseInt(key, 10, 64)
+		return id
+	}
+	return 0
+}
+
+// GrantsOf lists a user's grants, sorted.
+func (a *Authorizer) GrantsOf(userID int64) ([]Grant, error) {
+	rows, err := a.E.GetFilteredGroupingPolicy(0, policies.UserSubject(userID))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Grant, 0, len(rows))
+	for _, r := range rows {
+		if len(r) >= 3 {
+			out = append(out, Grant{Role: r[1], Domain: r[2]})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Domain != out[j].Domain {
+			return out[i].Domain < out[j].Domain
+		}
+		return out[i].Role < out[j].Role
+	})
+	return out, nil
+}
+
+// Target is what a request is about: a school (and so its regions) or a region.
+type Target struct {
+	SchoolID   int64
+	RegionCode string
+}
+
+// Chain is the list of domains that reach the target, most specific first.
+func (a *Authorizer) Chain(ctx context.Context, t Target) ([]string, error) {
+	code := t.RegionCode
+	if t.SchoolID > 0 {
+		s, err := GetSchool(ctx, a.db, t.SchoolID)
+		if err != nil {
+			return nil, err
+		}
+		code = s.RegionCode
+	}
+	var path []string
+	if code != "" {
+		p, err := RegionPath(ctx, a.db, code)
+		if err != nil {
+			return nil, err
+		}
+		path = p
+	}
+	return policies.DomainChain(t.SchoolID, path), nil
+}
+
+// Allowed reports whether the user may do act on obj in the target, and
+// whether the user has any grant that reaches the target at all (so the
+// caller can answer 404 to strangers and 403 to insiders).
+func (a *Authorizer) Allowed(ctx context.Context, userID int64, t Target, obj, act string) (allowed, reaches bool, err error) {
+	chain, err := a.Chain(ctx, t)
+	if err != nil {
+		return false, false, err
+	}
+	sub := policies.UserSubject(userID)
+	for _, d := range chain {
+		if len(a.E.GetRolesForUserInDomain(sub, d)) > 0 {
+			reaches = true
+		}
+		ok, err := a.E.Enforce(sub, d, obj, act)
+		if err != nil {
+			return false, reaches, err
+		}
+		if ok {
+			return true, true, nil
+		}
+	}
+	return false, reaches, nil
+}
+
+// AllowedAnywhere reports whether any grant of the user allows act on obj
+// (for routes whose target is chosen inside the handler, like lists).
+func (a *Authorizer) AllowedAnywhere(userID int64, obj, act string) (bool, error) {
+	grants, err := a.GrantsOf(userID)
+	if err != nil {
+		return false, err
+	}
+	sub := policies.UserSubject(userID)
+	for _, g := range grants {
+		ok, err := a.E.Enforce(sub, g.Domain, obj, act)
+		if err != nil || ok {
+			return ok, err
+		}
+	}
+	return false, nil
+}
+
+// HasRoleIn reports whether the user holds role in exactly the school's domain.
+func (a *Authorizer) HasRoleIn(userID int64, role string, schoolID int64) bool {
+	for _, r := range a.E.GetRolesForUserInDomain(policies.UserSubject(userID), policies.SchoolDomain(schoolID)) {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+// VisibleSchools lists the schools reached by the user's grants that allow
+// act on obj (bureau: its regions' schools; admin: all; staff: their school).
+func (a *Authorizer) VisibleSchools(ctx context.Context, userID int64, obj, act string) ([]School, error) {
+	grants, err := a.GrantsOf(userID)
+	if err != nil {
+		return nil, err
+	}
+	sub := policies.UserSubject(userID)
+	var regions []string
+	var ids []int64
+	all := false
+	for _, g := range grants {
+		ok, err := a.E.Enforce(sub, g.Domain, obj, act)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		kind, key, _ := policies.ParseDomain(g.Domain)
+		switch kind {
+		case policies.AllDomains:
+			all = true
+		case "region":
+			sub, err := SubRegionCodes(ctx, a.db, key)
+			if err != nil {
+				return nil, err
+			}
+			regions = append(regions, sub...)
+		case "school":
+			id, _ := strconv.ParseInt(key, 10, 64)
+			ids = append(ids, id)
+		}
+	}
+	var out []School
+	q := a.db.WithContext(ctx).Order("region_code, id")
+	switch {
+	case all:
+		err = q.Find(&out).Error
+	case len(regions) == 0 && len(ids) == 0:
+		return nil, nil
+	default:
+		err = q.Where("region_code IN ? OR id IN ?", append(regions, ""), append(ids, 0)).Find(&out).Error
+	}
+	return out, err
+}
