@@ -12,13 +12,13 @@ type Kind string
 
 // The error vocabulary of Jianfu.
 const (
-	KindNotFound     Kind = "not_found"     // 404: missing, or another school's
-	KindInvalid      Kind = "invalid"       // 400: malformed input
-	KindRule         Kind = "rule"          // 422: a 双减 rule or a business limit says no
-	KindConflict     Kind = "conflict"      // 409: duplicate or stale state
-	KindForbidden    Kind = "forbidden"     // 403: known to the caller but not theirs to do
-	KindUnauthorized Kind = "unauthorized"  // 401: not signed in, bad credentials
-	KindTooMany      Kind = "too_many"      // 429: throttled
+	KindNotFound     Kind = "not_found"    // 404: missing, or another school's
+	KindInvalid      Kind = "invalid"      // 400: malformed input
+	KindRule         Kind = "rule"         // 422: a 双减 rule or a business limit says no
+	KindConflict     Kind = "conflict"     // 409: duplicate or stale state
+	KindForbidden    Kind = "forbidden"    // 403: known to the caller but not theirs to do
+	KindUnauthorized Kind = "unauthorized" // 401: not signed in, bad credentials
+	KindTooMany      Kind = "too_many"     // 429: throttled
 )
 
 // Error is an error a user can read: Code is the stable API code, MsgID the

@@ -126,7 +126,7 @@ func UserByUsername(ctx context.Context, db *gorm.DB, username string) (*User, e
 // Session is a signed-in browser (kind cookie) or API client (kind bearer).
 // Only the SHA-256 of its token is stored.
 type Session struct {
-	ID         int64     `gorm:"primaryKey"`
+	ID         int64 `gorm:"primaryKey"`
 	TokenHash  string
 	UserID     int64
 	Kind       string

@@ -83,10 +83,10 @@ func TestRBACDomains(t *testing.T) {
 
 func TestParseDomain(t *testing.T) {
 	for _, tc := range []struct {
-		in       string
-		kind     string
-		key      string
-		ok       bool
+		in   string
+		kind string
+		key  string
+		ok   bool
 	}{
 		{"*", "*", "", true},
 		{"school:12", "school", "12", true},

@@ -1,0 +1,20 @@
+# Jianfu: multi-stage build, static binary, non-root, PostgreSQL in production.
+#   docker build -t jianfu .
+#   docker run -e DATABASE_URL=postgres://user:pass@db:5432/jianfu?sslmode=require -p 8080:8080 jianfu
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+# Pure Go (SQLite is modernc): no cgo, a static binary.
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/jianfu .
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/jianfu /jianfu
+COPY --from=build /usr/local/go/lib/time/zoneinfo.zip /zoneinfo.zip
+ENV ZONEINFO=/zoneinfo.zip ADDR=:8080
+USER nonroot:nonroot
+EXPOSE 8080
+# Migrations run at start; run `jianfu migrate` as a separate step to control it.
+ENTRYPOINT ["/jianfu"]
+CMD ["serve"]

@@ -1,0 +1,320 @@
+// Command jianfu is the whole product in one binary:
+//
+//	jianfu serve     run the server (DATABASE_URL, ADDR …)
+//	jianfu demo      embedded database + demo district + server, prints the accounts
+//	jianfu migrate   apply migrations (up) or list them (status)
+//	jianfu seed      load the demo district, or --schools N --days D scale data
+//	jianfu user      create a user, grant or revoke a role, reset a password
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"gorm.io/gorm"
+
+	"jianfu/app"
+	"jianfu/models"
+	"jianfu/policies"
+	"jianfu/seed"
+)
+
+const usage = `jianfu — 双减 in-school management
+
+usage:
+  jianfu serve   [--addr :8080]                     serve (DATABASE_URL or ./data/jianfu.db)
+  jianfu demo    [--addr :8080] [--db path]         embedded database + demo district + serve
+  jianfu migrate [up|status]                        apply or list migrations
+  jianfu seed    [--schools N --days D --seed S]    demo district, or scale data for benchmarks
+  jianfu user create  --username U --name N [--school ID]   (password from JIANFU_PASSWORD or stdin)
+  jianfu user grant   --username U --role R --domain D      (D: school:<id>, region:<code>, *)
+  jianfu user revoke  --username U --role R --domain D
+  jianfu user password --username U                       (new password from JIANFU_PASSWORD or stdin)
+
+environment: DATABASE_URL, ADDR, COOKIE_SECURE=1, TRUST_PROXY=1, LOG_LEVEL=debug|info|warn, TZ
+`
+
+func main() {
+	level := slog.LevelInfo
+	_ = level.UnmarshalText([]byte(env("LOG_LEVEL", "info")))
+	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch os.Args[1] {
+	case "serve":
+		err = serve(ctx, os.Args[2:], false)
+	case "demo":
+		err = serve(ctx, os.Args[2:], true)
+	case "migrate":
+		err = migrate(ctx, os.Args[2:])
+	case "seed":
+		err = seedCmd(ctx, os.Args[2:])
+	case "user":
+		err = userCmd(ctx, os.Args[2:])
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+		return
+	default:
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
+
+func env(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func openDB(ctx context.Context, url string) (*gorm.DB, error) {
+	db, err := models.Open(url)
+	if err != nil {
+		return nil, err
+	}
+	if err := models.Migrate(ctx, db); err != nil {
+		return nil, err
+	}
+	return db, nil
+}
+
+func serve(ctx context.Context, args []string, demo bool) error {
+	start := time.Now()
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	addr := fs.String("addr", env("ADDR", ":8080"), "listen address")
+	dbURL := fs.String("db", os.Getenv("DATABASE_URL"), "database URL or SQLite path")
+	fs.Parse(args)
+	db, err := openDB(ctx, *dbURL)
+	if err != nil {
+		return err
+	}
+	cfg := app.Config{Addr: *addr, DatabaseURL: *dbURL, SecureCookies: os.Getenv("COOKIE_SECURE") == "1", TrustProxy: os.Getenv("TRUST_PROXY") == "1"}
+	srv, err := app.New(cfg, db)
+	if err != nil {
+		return err
+	}
+	if err := srv.Authz.SyncDefaultPolicy(); err != nil {
+		return err
+	}
+	if demo {
+		empty, err := seed.IsEmpty(ctx, db)
+		if err != nil {
+			return err
+		}
+		if empty {
+			fmt.Println("loading the demo district (阜新市 210900)…")
+			d, err := seed.Demo(ctx, db, srv.Authz, seed.Options{Seed: 1, Progress: os.Stderr})
+			if err != nil {
+				return err
+			}
+			printAccounts(d.Accounts)
+		} else {
+			printAccounts(nil)
+		}
+	}
+	stopJobs, err := startJobs(ctx, srv)
+	if err != nil {
+		return err
+	}
+	defer stopJobs()
+	slog.Info("ready", "startup_ms", time.Since(start).Milliseconds())
+	if demo {
+		fmt.Printf("\nopen http://localhost%s/ (password for every demo account: %s)\n", *addr, seed.DemoPassword)
+	}
+	return srv.Start(ctx)
+}
+
+var roleOrder = map[string]int{}
+
+func init() {
+	for i, r := range policies.Roles {
+		roleOrder[r] = i
+	}
+}
+
+func printAccounts(acc []seed.Account) {
+	if acc == nil {
+		acc = seed.DemoAccounts()
+	}
+	sort.SliceStable(acc, func(i, j int) bool { return roleOrder[acc[i].Role] < roleOrder[acc[j].Role] })
+	fmt.Printf("\ndemo accounts (password %s):\n", seed.DemoPassword)
+	w := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "  username\trole\tscope\tnote")
+	for _, a := range acc {
+		fmt.Fprintf(w, "  %s\t%s\t%s\t%s\n", a.Username, a.Role, a.Scope, a.Note)
+	}
+	w.Flush()
+}
+
+func migrate(ctx context.Context, args []string) error {
+	db, err := models.Open(os.Getenv("DATABASE_URL"))
+	if err != nil {
+		return err
+	}
+	cmd := "up"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	switch cmd {
+	case "up":
+		if err := models.Migrate(ctx, db); err != nil {
+			return err
+		}
+		az, err := models.NewAuthorizer(db)
+		if err != nil {
+			return err
+		}
+		if err := az.SyncDefaultPolicy(); err != nil {
+			return err
+		}
+		fmt.Println("migrations applied; default policy synced")
+	case "status":
+		st, err := models.MigrationsStatus(ctx, db)
+		if err != nil {
+			return err
+		}
+		for _, s := range st {
+			state := "pending"
+			if s.Applied {
+				state = "applied " + s.At.Format(time.RFC3339)
+			}
+			fmt.Printf("%05d  %-40s %s\n", s.Version, s.File, state)
+		}
+	default:
+		return fmt.Errorf("migrate: unknown command %q (up, status)", cmd)
+	}
+	return nil
+}
+
+func seedCmd(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("seed", flag.ExitOnError)
+	schools := fs.Int("schools", 0, "number of schools (0: the demo district)")
+	days := fs.Int("days", 0, "school days of activity to generate")
+	seedN := fs.Uint64("seed", 1, "random seed")
+	fs.Parse(args)
+	db, err := openDB(ctx, os.Getenv("DATABASE_URL"))
+	if err != nil {
+		return err
+	}
+	empty, err := seed.IsEmpty(ctx, db)
+	if err != nil {
+		return err
+	}
+	if !empty {
+		return errors.New("seed: the database already has schools; seed an empty database")
+	}
+	az, err := models.NewAuthorizer(db)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	d, err := seed.Demo(ctx, db, az, seed.Options{Seed: *seedN, Schools: *schools, Days: *days, Progress: os.Stderr})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("seeded %d schools in %s\n", len(d.Schools), time.Since(start).Round(time.Millisecond))
+	printAccounts(d.Accounts)
+	return nil
+}
+
+func userCmd(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return errors.New("user: create, grant, revoke or password")
+	}
+	fs := flag.NewFlagSet("user", flag.ExitOnError)
+	username := fs.String("username", "", "username")
+	name := fs.String("name", "", "display name")
+	school := fs.Int64("school", 0, "home school id")
+	role := fs.String("role", "", "role: "+strings.Join(policies.Roles, ", "))
+	domain := fs.String("domain", "", "school:<id>, region:<code> or *")
+	fs.Parse(args[1:])
+	db, err := openDB(ctx, os.Getenv("DATABASE_URL"))
+	if err != nil {
+		return err
+	}
+	az, err := models.NewAuthorizer(db)
+	if err != nil {
+		return err
+	}
+	ctx = models.WithActor(ctx, models.Actor{RequestID: "cli"})
+	switch args[0] {
+	case "create":
+		pw, err := readPassword()
+		if err != nil {
+			return err
+		}
+		var sid *int64
+		if *school > 0 {
+			sid = school
+		}
+		u, err := models.CreateUser(ctx, db, *username, *name, pw, sid)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("created user %s (id %d)\n", u.Username, u.ID)
+	case "grant", "revoke":
+		u, err := models.UserByUsername(ctx, db, *username)
+		if err != nil {
+			return fmt.Errorf("no user %q", *username)
+		}
+		if args[0] == "grant" {
+			err = az.Grant(ctx, u.ID, *role, *domain)
+		} else {
+			err = az.Revoke(ctx, u.ID, *role, *domain)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%s %s %s in %s\n", args[0], u.Username, *role, *domain)
+	case "password":
+		u, err := models.UserByUsername(ctx, db, *username)
+		if err != nil {
+			return fmt.Errorf("no user %q", *username)
+		}
+		pw, err := readPassword()
+		if err != nil {
+			return err
+		}
+		if err := models.SetPassword(ctx, db, u.ID, pw); err != nil {
+			return err
+		}
+		fmt.Printf("password of %s changed; their sessions were ended\n", u.Username)
+	default:
+		return fmt.Errorf("user: unknown command %q", args[0])
+	}
+	return nil
+}
+
+// readPassword takes JIANFU_PASSWORD, else one line of stdin: never a flag,
+// so it stays out of shell history and process lists.
+func readPassword() (string, error) {
+	if pw := os.Getenv("JIANFU_PASSWORD"); pw != "" {
+		return pw, nil
+	}
+	fmt.Fprint(os.Stderr, "password: ")
+	line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return "", errors.New("no password given (JIANFU_PASSWORD or stdin)")
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}

@@ -1,0 +1,437 @@
+// Package seed builds the deterministic demo district (Fuxin, 210900) and
+// scaled-up districts for benchmarks. The same seed number gives the same data.
+package seed
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"gorm.io/gorm"
+
+	"jianfu/models"
+	"jianfu/policies"
+)
+
+// DemoPassword is the password of every demo account.
+const DemoPassword = "jianfu-demo"
+
+// Options control what is generated.
+type Options struct {
+	Seed     uint64    // random seed; same seed, same data
+	Schools  int       // 0: the demo district (14 schools); N: N schools spread over the counties
+	Days     int       // school days of activity (homework …) to generate back from Today; 0: area default
+	Today    string    // the "today" of the data, YYYY-MM-DD (default: the current date in Shanghai)
+	Progress io.Writer // where the progress bar goes; nil: none
+	// StudentsPerClass overrides the plan (tests use a few students per class).
+	StudentsPerClass int
+}
+
+// District is what was generated, for area seeders and for printing.
+type District struct {
+	Rand     *rand.Rand
+	Opts     Options
+	Term     map[int64]*models.Term // school id → current term
+	Schools  []models.School
+	Classes  map[int64][]models.Class // school id → classes
+	Teachers map[int64][]int64        // school id → teacher user ids
+	Accounts []Account
+	Subjects map[string]models.Subject // by Chinese name
+	hash     string
+}
+
+// Account is a named demo account to print.
+type Account struct {
+	Username string
+	Role     string
+	Scope    string
+	Note     string
+}
+
+// Area seeders add each area's demo data (homework, programs, exams …) after
+// the people exist. Each area registers one in an init func.
+var areaSeeders []func(ctx context.Context, db *gorm.DB, d *District) error
+
+// RegisterArea adds an area seeder.
+func RegisterArea(fn func(ctx context.Context, db *gorm.DB, d *District) error) {
+	areaSeeders = append(areaSeeders, fn)
+}
+
+// IsEmpty reports whether the database has no schools yet.
+func IsEmpty(ctx context.Context, db *gorm.DB) (bool, error) {
+	var n int64
+	err := db.WithContext(ctx).Model(&models.School{}).Count(&n).Error
+	return n == 0, err
+}
+
+var fuxinCounties = []struct{ Code, Name string }{
+	{"210902", "海州区"}, {"210903", "新邱区"}, {"210904", "太平区"}, {"210905", "清河门区"},
+	{"210911", "细河区"}, {"210921", "阜新蒙古族自治县"}, {"210922", "彰武县"},
+}
+
+var subjectList = []models.Subject{
+	{Code: "chinese", Name: "语文", NameEn: "Chinese"}, {Code: "math", Name: "数学", NameEn: "Mathematics"},
+	{Code: "english", Name: "英语", NameEn: "English"}, {Code: "morality", Name: "道德与法治", NameEn: "Morality and Law"},
+	{Code: "science", Name: "科学", NameEn: "Science"}, {Code: "physics", Name: "物理", NameEn: "Physics"},
+	{Code: "chemistry", Name: "化学", NameEn: "Chemistry"}, {Code: "biology", Name: "生物", NameEn: "Biology"},
+	{Code: "history", Name: "历史", NameEn: "History"}, {Code: "geography", Name: "地理", NameEn: "Geography"},
+	{Code: "pe", Name: "体育与健康", NameEn: "PE and Health"}, {Code: "music", Name: "音乐", NameEn: "Music"},
+	{Code: "art", Name: "美术", NameEn: "Art"}, {Code: "it", Name: "信息科技", NameEn: "Information Technology"},
+}
+
+// SubjectsOfGrade lists the subjects taught in a grade (a simplified 2022 curriculum).
+func SubjectsOfGrade(g int) []string {
+	switch {
+	case g <= 2:
+		return []string{"语文", "数学", "道德与法治", "体育与健康", "音乐", "美术"}
+	case g <= 6:
+		return []string{"语文", "数学", "英语", "科学", "道德与法治", "体育与健康", "音乐", "美术", "信息科技"}
+	case g == 7:
+		return []string{"语文", "数学", "英语", "道德与法治", "历史", "地理", "生物", "体育与健康"}
+	case g == 8:
+		return []string{"语文", "数学", "英语", "道德与法治", "历史", "地理", "生物", "物理", "体育与健康"}
+	default:
+		return []string{"语文", "数学", "英语", "道德与法治", "历史", "物理", "化学", "体育与健康"}
+	}
+}
+
+// Demo loads the demo district. It expects an empty, migrated database.
+func Demo(ctx context.Context, db *gorm.DB, az *models.Authorizer, opts Options) (*District, error) {
+	return build(ctx, db, az, opts)
+}
+
+func build(ctx context.Context, db *gorm.DB, az *models.Authorizer, opts Options) (*District, error) {
+	if opts.Today == "" {
+		opts.Today = time.Now().In(shanghai()).Format(models.DateLayout)
+	}
+	hash, err := models.HashPassword(DemoPassword)
+	if err != nil {
+		return nil, err
+	}
+	d := &District{Rand: rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)), Opts: opts,
+		Term: map[int64]*models.Term{}, Classes: map[int64][]models.Class{}, Teachers: map[int64][]int64{},
+		Subjects: map[string]models.Subject{}, hash: hash}
+	db = db.WithContext(ctx)
+	if err := d.regions(db); err != nil {
+		return nil, err
+	}
+	if err := d.subjects(db); err != nil {
+		return nil, err
+	}
+	plan := demoSchools()
+	if opts.Schools > 0 {
+		plan = scaledSchools(opts.Schools)
+	}
+	if opts.StudentsPerClass > 0 {
+		for i := range plan {
+			plan[i].StudentsPerClass = opts.StudentsPerClass
+		}
+	}
+	var bar *progressbar.ProgressBar
+	if opts.Progress != nil {
+		bar = progressbar.NewOptions(len(plan)+len(areaSeeders), progressbar.OptionSetWriter(opts.Progress),
+			progressbar.OptionSetDescription("seeding"), progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
+	}
+	var grants [][]string
+	for i, sp := range plan {
+		g, err := d.school(db, i, sp)
+		if err != nil {
+			return nil, fmt.Errorf("school %s: %w", sp.Name, err)
+		}
+		grants = append(grants, g...)
+		if bar != nil {
+			bar.Add(1)
+		}
+	}
+	og, err := d.officials(db)
+	if err != nil {
+		return nil, err
+	}
+	grants = append(grants, og...)
+	if err := az.SyncDefaultPolicy(); err != nil {
+		return nil, err
+	}
+	for i := 0; i < len(grants); i += 1000 {
+		end := min(i+1000, len(grants))
+		if _, err := az.E.AddGroupingPolicies(grants[i:end]); err != nil {
+			return nil, fmt.Errorf("grants: %w", err)
+		}
+	}
+	for _, fn := range areaSeeders {
+		if err := fn(ctx, db, d); err != nil {
+			return nil, err
+		}
+		if bar != nil {
+			bar.Add(1)
+		}
+	}
+	if bar != nil {
+		bar.Finish()
+	}
+	return d, nil
+}
+
+func shanghai() *time.Location {
+	if l, err := time.LoadLocation("Asia/Shanghai"); err == nil {
+		return l
+	}
+	return time.FixedZone("CST", 8*3600)
+}
+
+func (d *District) regions(db *gorm.DB) error {
+	city := "210900"
+	rows := []models.Region{{Code: city, Name: "阜新市", Level: "city"}}
+	for _, c := range fuxinCounties {
+		rows = append(rows, models.Region{Code: c.Code, Name: c.Name, ParentCode: &city, Level: "county"})
+	}
+	return db.Create(&rows).Error
+}
+
+func (d *District) subjects(db *gorm.DB) error {
+	rows := append([]models.Subject(nil), subjectList...)
+	if err := db.Create(&rows).Error; err != nil {
+		return err
+	}
+	for _, s := range rows {
+		d.Subjects[s.Name] = s
+	}
+	return nil
+}
+
+type schoolPlan struct {
+	Region, Name, Stage, Key string // Key names the demo accounts (hz1, xq1); "" for none
+	ClassesPerGrade          int
+	StudentsPerClass         int
+}
+
+func demoSchools() []schoolPlan {
+	return []schoolPlan{
+		{"210902", "阜新市海州区实验学校", models.StageNineYear, "hz1", 2, 30},
+		{"210902", "阜新市海州区第二小学", models.StagePrimary, "", 2, 25},
+		{"210903", "阜新市新邱区第一小学", models.StagePrimary, "xq1", 2, 25},
+		{"210903", "阜新市新邱区中学", models.StageJunior, "", 2, 25},
+		{"210904", "阜新市太平区实验小学", models.StagePrimary, "", 2, 25},
+		{"210904", "阜新市太平区第二中学", models.StageJunior, "", 2, 25},
+		{"210905", "阜新市清河门区小学", models.StagePrimary, "", 1, 25},
+		{"210905", "阜新市清河门区中学", models.StageJunior, "", 1, 25},
+		{"210911", "阜新市细河区第一小学", models.StagePrimary, "", 2, 25},
+		{"210911", "阜新市细河区实验中学", models.StageJunior, "", 2, 25},
+		{"210921", "阜新蒙古族自治县第一小学", models.StagePrimary, "", 2, 25},
+		{"210921", "阜新蒙古族自治县蒙古族中学", models.StageJunior, "", 2, 25},
+		{"210922", "彰武县第一小学", models.StagePrimary, "", 2, 25},
+		{"210922", "彰武县第二中学", models.StageJunior, "", 2, 25},
+	}
+}
+
+func scaledSchools(n int) []schoolPlan {
+	out := make([]schoolPlan, 0, n)
+	stages := []string{models.StagePrimary, models.StagePrimary, models.StageJunior, models.StageNineYear}
+	for i := 0; i < n; i++ {
+		c := fuxinCounties[i%len(fuxinCounties)]
+		stage := stages[i%len(stages)]
+		out = append(out, schoolPlan{Region: c.Code, Name: fmt.Sprintf("%s第%d学校", c.Name, i/len(fuxinCounties)+1), Stage: stage,
+			ClassesPerGrade: 2, StudentsPerClass: 30})
+	}
+	return out
+}
+
+// school creates one school with its term, classes, staff, students and
+// guardians, and returns the Casbin grants to add.
+func (d *District) school(db *gorm.DB, idx int, sp schoolPlan) ([][]string, error) {
+	sc := models.School{RegionCode: sp.Region, Name: sp.Name, Stage: sp.Stage, Code: fmt.Sprintf("21%08d", 9000000+idx*7+1),
+		OffWorkTime: "17:30", TimeZone: "Asia/Shanghai"}
+	if err := db.Create(&sc).Error; err != nil {
+		return nil, err
+	}
+	d.Schools = append(d.Schools, sc)
+	term := models.Term{SchoolID: sc.ID, SchoolYear: "2026-2027", Semester: 1, Name: "2026—2027学年第一学期", StartDate: "2026-09-01", EndDate: "2027-01-22"}
+	if err := db.Create(&term).Error; err != nil {
+		return nil, err
+	}
+	d.Term[sc.ID] = &term
+	var off []models.NoSchoolDay
+	for _, day := range []string{"2026-09-25", "2026-10-01", "2026-10-02", "2026-10-05", "2026-10-06", "2026-10-07", "2027-01-01"} {
+		off = append(off, models.NoSchoolDay{SchoolID: sc.ID, TermID: term.ID, Date: day, Reason: "法定节假日"})
+	}
+	if err := db.Create(&off).Error; err != nil {
+		return nil, err
+	}
+	dom := policies.SchoolDomain(sc.ID)
+	var grants [][]string
+	user := func(username, name, role string) (*models.User, error) {
+		u := models.User{Username: username, DisplayName: name, PasswordHash: d.hash, SchoolID: &sc.ID}
+		if err := db.Create(&u).Error; err != nil {
+			return nil, err
+		}
+		grants = append(grants, []string{policies.UserSubject(u.ID), role, dom})
+		return &u, nil
+	}
+	key := sp.Key
+	if key == "" {
+		key = fmt.Sprintf("s%d", sc.ID)
+	}
+	principal, err := user("principal."+key, personName(d.Rand)+"校长", policies.RolePrincipal)
+	if err != nil {
+		return nil, err
+	}
+	academic, err := user("academic."+key, personName(d.Rand)+"主任", policies.RoleAcademic)
+	if err != nil {
+		return nil, err
+	}
+	if sp.Key != "" {
+		d.Accounts = append(d.Accounts, Account{principal.Username, policies.RolePrincipal, sc.Name, ""},
+			Account{academic.Username, policies.RoleAcademic, sc.Name, ""})
+	}
+	// Classes, each with a head teacher (who also teaches 语文 there).
+	var classes []models.Class
+	heads := map[int64]int64{}
+	for _, g := range sc.Grades() {
+		for n := 1; n <= sp.ClassesPerGrade; n++ {
+			classes = append(classes, models.Class{SchoolID: sc.ID, Grade: g, Number: n, Name: fmt.Sprintf("%d年级%d班", g, n)})
+		}
+	}
+	if err := db.Create(&classes).Error; err != nil {
+		return nil, err
+	}
+	var assignments []models.TeachingAssignment
+	for i := range classes {
+		cl := &classes[i]
+		uname := fmt.Sprintf("head.%s.%d-%d", key, cl.Grade, cl.Number)
+		if sp.Key == "hz1" && cl.Grade == 4 && cl.Number == 1 {
+			uname = "head.hz1"
+		}
+		h, err := user(uname, personName(d.Rand)+"老师", policies.RoleHeadTeacher)
+		if err != nil {
+			return nil, err
+		}
+		grants = append(grants, []string{policies.UserSubject(h.ID), policies.RoleTeacher, dom})
+		cl.HeadTeacherID = &h.ID
+		heads[cl.ID] = h.ID
+		if err := db.Model(cl).Update("head_teacher_id", h.ID).Error; err != nil {
+			return nil, err
+		}
+		assignments = append(assignments, models.TeachingAssignment{SchoolID: sc.ID, TeacherID: h.ID, ClassID: cl.ID, SubjectID: d.Subjects["语文"].ID})
+		d.Teachers[sc.ID] = append(d.Teachers[sc.ID], h.ID)
+		if uname == "head.hz1" {
+			d.Accounts = append(d.Accounts, Account{uname, policies.RoleHeadTeacher, sc.Name, "4-1"})
+		}
+	}
+	d.Classes[sc.ID] = classes
+	// Subject teachers: one per subject per band of three grades; at hz1,
+	// teacher.hz1 teaches 数学 in exactly 1-1, 4-1 and 8-1.
+	var demoMath int64
+	if sp.Key == "hz1" {
+		t, err := user("teacher.hz1", personName(d.Rand)+"老师", policies.RoleTeacher)
+		if err != nil {
+			return nil, err
+		}
+		demoMath = t.ID
+		d.Teachers[sc.ID] = append(d.Teachers[sc.ID], t.ID)
+		d.Accounts = append(d.Accounts, Account{"teacher.hz1", policies.RoleTeacher, sc.Name, "数学 1-1, 4-1, 8-1"})
+	}
+	teacherOf := map[string]int64{}
+	for _, cl := range classes {
+		for _, subj := range SubjectsOfGrade(cl.Grade) {
+			if subj == "语文" {
+				continue
+			}
+			if demoMath != 0 && subj == "数学" && cl.Number == 1 && (cl.Grade == 1 || cl.Grade == 4 || cl.Grade == 8) {
+				assignments = append(assignments, models.TeachingAssignment{SchoolID: sc.ID, TeacherID: demoMath, ClassID: cl.ID, SubjectID: d.Subjects[subj].ID})
+				continue
+			}
+			band := fmt.Sprintf("%s/%d", subj, (cl.Grade-1)/3)
+			tid, ok := teacherOf[band]
+			if !ok {
+				t, err := user(fmt.Sprintf("teacher.%s.%d", key, len(teacherOf)+1), personName(d.Rand)+"老师", policies.RoleTeacher)
+				if err != nil {
+					return nil, err
+				}
+				tid = t.ID
+				teacherOf[band] = tid
+				d.Teachers[sc.ID] = append(d.Teachers[sc.ID], tid)
+			}
+			assignments = append(assignments, models.TeachingAssignment{SchoolID: sc.ID, TeacherID: tid, ClassID: cl.ID, SubjectID: d.Subjects[subj].ID})
+		}
+	}
+	if err := db.CreateInBatches(&assignments, 500).Error; err != nil {
+		return nil, err
+	}
+	// Students and one guardian account each.
+	groups := []string{"", "", "", "", "", "dual_working", "dual_working", "left_behind", "migrant", ""}
+	var students []models.Student
+	for _, cl := range classes {
+		for i := 1; i <= sp.StudentsPerClass; i++ {
+			students = append(students, models.Student{SchoolID: sc.ID, ClassID: cl.ID, Name: personName(d.Rand),
+				StudentNo: fmt.Sprintf("%d%02d%02d%02d", sc.ID, cl.Grade, cl.Number, i), Gender: []string{"男", "女"}[d.Rand.IntN(2)],
+				PriorityGroups: groups[d.Rand.IntN(len(groups))]})
+		}
+	}
+	if err := db.CreateInBatches(&students, 500).Error; err != nil {
+		return nil, err
+	}
+	parents := make([]models.User, len(students))
+	for i, st := range students {
+		uname := "parent." + st.StudentNo
+		parents[i] = models.User{Username: uname, DisplayName: st.Name + "家长", PasswordHash: d.hash, SchoolID: &sc.ID}
+	}
+	if sp.Key == "hz1" {
+		for i, st := range students {
+			if cl := classByID(classes, st.ClassID); cl.Grade == 4 && cl.Number == 1 {
+				parents[i].Username = "parent.hz1"
+				d.Accounts = append(d.Accounts, Account{"parent.hz1", policies.RoleParent, sc.Name, st.Name + " (4-1)"})
+				break
+			}
+		}
+	}
+	if err := db.CreateInBatches(&parents, 500).Error; err != nil {
+		return nil, err
+	}
+	links := make([]models.Guardian, len(students))
+	for i, st := range students {
+		links[i] = models.Guardian{SchoolID: sc.ID, UserID: parents[i].ID, StudentID: st.ID, Relation: []string{"父亲", "母亲"}[d.Rand.IntN(2)]}
+		grants = append(grants, []string{policies.UserSubject(parents[i].ID), policies.RoleParent, dom})
+	}
+	if err := db.CreateInBatches(&links, 500).Error; err != nil {
+		return nil, err
+	}
+	return grants, nil
+}
+
+func classByID(cs []models.Class, id int64) models.Class {
+	for _, c := range cs {
+		if c.ID == id {
+			return c
+		}
+	}
+	return models.Class{}
+}
+
+// officials creates admin and bureau accounts.
+func (d *District) officials(db *gorm.DB) ([][]string, error) {
+	var grants [][]string
+	for _, o := range []struct{ username, name, role, domain, scope string }{
+		{"admin", "系统管理员", policies.RoleAdmin, policies.AllDomains, "*"},
+		{"bureau.fuxin", "阜新市教育局", policies.RoleBureau, policies.RegionDomain("210900"), "阜新市 210900"},
+		{"bureau.haizhou", "海州区教育局", policies.RoleBureau, policies.RegionDomain("210902"), "海州区 210902"},
+	} {
+		u := models.User{Username: o.username, DisplayName: o.name, PasswordHash: d.hash}
+		if err := db.Create(&u).Error; err != nil {
+			return nil, err
+		}
+		grants = append(grants, []string{policies.UserSubject(u.ID), o.role, o.domain})
+		d.Accounts = append(d.Accounts, Account{o.username, o.role, o.scope, ""})
+	}
+	return grants, nil
+}
+
+// DemoAccounts lists the named demo accounts (for `demo` on a database that
+// was seeded before).
+func DemoAccounts() []Account {
+	return []Account{{"admin", "admin", "*", ""}, {"bureau.fuxin", "bureau", "阜新市 210900", ""}, {"bureau.haizhou", "bureau", "海州区 210902", ""},
+		{"principal.hz1", "principal", "阜新市海州区实验学校", ""}, {"academic.hz1", "academic", "阜新市海州区实验学校", ""},
+		{"head.hz1", "head_teacher", "阜新市海州区实验学校", "4-1"}, {"teacher.hz1", "teacher", "阜新市海州区实验学校", "数学 1-1, 4-1, 8-1"},
+		{"parent.hz1", "parent", "阜新市海州区实验学校", "4-1"}, {"principal.xq1", "principal", "阜新市新邱区第一小学", ""}}
+}
