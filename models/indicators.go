@@ -1,0 +1,46 @@
+package models
+
+import (
+	"context"
+	"sync"
+
+	"gorm.io/gorm"
+)
+
+// IndicatorDef describes one school indicator the bureau watches.
+type IndicatorDef struct {
+	Key            string `json:"key"`   // "hw.days_within_cap_pct"
+	Group          string `json:"group"` // homework, afterschool, exams, complaints
+	MsgID          string `json:"-"`     // catalog key of its label
+	Unit           string `json:"unit"`  // pct (0..1), minutes, count, ratio, days
+	HigherIsBetter bool   `json:"higher_is_better"`
+}
+
+// IndicatorSource computes one group of indicators for many schools at once
+// over [from, to] (dates YYYY-MM-DD), from maintained rollups, never raw rows.
+// Each area registers its source in an init func; the bureau dashboard, the
+// reports and the alerts read every registered source.
+type IndicatorSource struct {
+	Group   string
+	Defs    []IndicatorDef
+	Compute func(ctx context.Context, db *gorm.DB, schoolIDs []int64, from, to string) (map[int64]map[string]float64, error)
+}
+
+var (
+	indicatorMu      sync.Mutex
+	indicatorSources []IndicatorSource
+)
+
+// RegisterIndicators adds a source of indicators.
+func RegisterIndicators(src IndicatorSource) {
+	indicatorMu.Lock()
+	defer indicatorMu.Unlock()
+	indicatorSources = append(indicatorSources, src)
+}
+
+// IndicatorSources lists the registered sources in registration order.
+func IndicatorSources() []IndicatorSource {
+	indicatorMu.Lock()
+	defer indicatorMu.Unlock()
+	return append([]IndicatorSource(nil), indicatorSources...)
+}
