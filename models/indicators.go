@@ -14,6 +14,10 @@ type IndicatorDef struct {
 	MsgID          string `json:"-"`     // catalog key of its label
 	Unit           string `json:"unit"`  // pct (0..1), minutes, count, ratio, days
 	HigherIsBetter bool   `json:"higher_is_better"`
+	// WeightKey optionally names another indicator of the same group whose
+	// value weights this one when schools are averaged into a region (e.g.
+	// the class-days behind a percentage); empty weights by enrolled students.
+	WeightKey string `json:"-"`
 }
 
 // IndicatorSource computes one group of indicators for many schools at once
@@ -29,13 +33,31 @@ type IndicatorSource struct {
 var (
 	indicatorMu      sync.Mutex
 	indicatorSources []IndicatorSource
+	indicatorIDs     []int
+	indicatorSeq     int
 )
 
-// RegisterIndicators adds a source of indicators.
-func RegisterIndicators(src IndicatorSource) {
+// RegisterIndicators adds a source of indicators. The returned func removes
+// it again (tests register fixture sources and remove them at cleanup);
+// callers in init funcs ignore it.
+func RegisterIndicators(src IndicatorSource) (unregister func()) {
 	indicatorMu.Lock()
 	defer indicatorMu.Unlock()
+	indicatorSeq++
+	id := indicatorSeq
 	indicatorSources = append(indicatorSources, src)
+	indicatorIDs = append(indicatorIDs, id)
+	return func() {
+		indicatorMu.Lock()
+		defer indicatorMu.Unlock()
+		for i, x := range indicatorIDs {
+			if x == id {
+				indicatorSources = append(indicatorSources[:i:i], indicatorSources[i+1:]...)
+				indicatorIDs = append(indicatorIDs[:i:i], indicatorIDs[i+1:]...)
+				return
+			}
+		}
+	}
 }
 
 // IndicatorSources lists the registered sources in registration order.

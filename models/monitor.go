@@ -1,0 +1,468 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"gorm.io/gorm"
+
+	"jianfu/policies"
+)
+
+// Bureau monitoring (issue 6): indicators of many schools at once, rolled up
+// per region, read from every registered IndicatorSource generically.
+
+// IndicatorDefs lists the definitions of every registered source, in
+// registration order.
+func IndicatorDefs() []IndicatorDef {
+	var out []IndicatorDef
+	for _, src := range IndicatorSources() {
+		for _, d := range src.Defs {
+			if d.Group == "" {
+				d.Group = src.Group
+			}
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// ComputeIndicators runs every registered source for the schools over
+// [from, to]; a school without a value for a key simply lacks the key.
+func ComputeIndicators(ctx context.Context, db *gorm.DB, schoolIDs []int64, from, to string) (map[int64]map[string]float64, error) {
+	out := make(map[int64]map[string]float64, len(schoolIDs))
+	for _, id := range schoolIDs {
+		out[id] = map[string]float64{}
+	}
+	if len(schoolIDs) == 0 {
+		return out, nil
+	}
+	for _, src := range IndicatorSources() {
+		vals, err := src.Compute(ctx, db.WithContext(ctx), schoolIDs, from, to)
+		if err != nil {
+			return nil, fmt.Errorf("indicators %s: %w", src.Group, err)
+		}
+		for id, m := range vals {
+			dst, ok := out[id]
+			if !ok {
+				continue
+			}
+			for k, v := range m {
+				dst[k] = v
+			}
+		}
+	}
+	return out, nil
+}
+
+// StudentCounts is the number of enrolled students per school (the default
+// weight when schools are averaged into a region).
+func StudentCounts(ctx context.Context, db *gorm.DB, schoolIDs []int64) (map[int64]float64, error) {
+	var rows []struct {
+		SchoolID int64
+		N        int64
+	}
+	err := db.WithContext(ctx).Model(&Student{}).Select("school_id, COUNT(*) AS n").
+		Where("school_id IN ?", schoolIDs).Group("school_id").Scan(&rows).Error
+	out := make(map[int64]float64, len(rows))
+	for _, r := range rows {
+		out[r.SchoolID] = float64(r.N)
+	}
+	return out, err
+}
+
+// RollupValues combines schools' values into one set: counts are summed;
+// everything else (percentages, minutes, hours, ratios) is averaged over the
+// schools that have the value, weighted by the def's WeightKey value when the
+// school has it, else by its students.
+func RollupValues(defs []IndicatorDef, values []map[string]float64, students []float64) map[string]float64 {
+	out := map[string]float64{}
+	for _, d := range defs {
+		var sum, wsum, plain float64
+		n := 0
+		for i, v := range values {
+			x, ok := v[d.Key]
+			if !ok {
+				continue
+			}
+			n++
+			if d.Unit == "count" {
+				sum += x
+				continue
+			}
+			w := 0.0
+			if d.WeightKey != "" {
+				w = v[d.WeightKey]
+			} else if i < len(students) {
+				w = students[i]
+			}
+			sum += x * w
+			wsum += w
+			plain += x
+		}
+		switch {
+		case n == 0:
+		case d.Unit == "count":
+			out[d.Key] = sum
+		case wsum > 0:
+			out[d.Key] = round4(sum / wsum)
+		default:
+			out[d.Key] = round4(plain / float64(n))
+		}
+	}
+	return out
+}
+
+func round4(f float64) float64 {
+	if f < 0 {
+		return -round4(-f)
+	}
+	return float64(int64(f*10000+0.5)) / 10000
+}
+
+// TermRef names a term across schools ("2026-2027-1": the school year and
+// semester) and the dates the dashboard covers: its start to the earlier of
+// its end and today.
+type TermRef struct {
+	Key  string `json:"key"`
+	Name string `json:"name"`
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+// ResolveTerm finds the term key among the schools' terms; an empty key is
+// the term containing today (or the latest one begun).
+func ResolveTerm(ctx context.Context, db *gorm.DB, schoolIDs []int64, key, today string) (TermRef, error) {
+	var terms []Term
+	if len(schoolIDs) > 0 {
+		if err := db.WithContext(ctx).Where("school_id IN ?", schoolIDs).Order("start_date").Find(&terms).Error; err != nil {
+			return TermRef{}, err
+		}
+	}
+	byKey := map[string]*TermRef{}
+	var keys []string
+	for _, t := range terms {
+		k := fmt.Sprintf("%s-%d", t.SchoolYear, t.Semester)
+		r, ok := byKey[k]
+		if !ok {
+			r = &TermRef{Key: k, Name: t.Name, From: t.StartDate, To: t.EndDate}
+			byKey[k] = r
+			keys = append(keys, k)
+		}
+		if t.StartDate < r.From {
+			r.From = t.StartDate
+		}
+		if t.EndDate > r.To {
+			r.To = t.EndDate
+		}
+	}
+	var pick *TermRef
+	if key != "" {
+		pick = byKey[key]
+		if pick == nil {
+			return TermRef{}, Invalid("bureau.term_unknown", map[string]any{"Term": key})
+		}
+	} else {
+		for _, k := range keys {
+			if r := byKey[k]; r.From <= today {
+				pick = r
+			}
+		}
+		if pick == nil && len(keys) > 0 {
+			pick = byKey[keys[0]]
+		}
+		if pick == nil {
+			return TermRef{}, Invalid("bureau.no_term", nil)
+		}
+	}
+	out := *pick
+	if today < out.To && today >= out.From {
+		out.To = today
+	}
+	return out, nil
+}
+
+// SchoolIndicators is one school's line on the dashboard.
+type SchoolIndicators struct {
+	ID         int64              `json:"id"`
+	Name       string             `json:"name"`
+	RegionCode string             `json:"region_code"`
+	Students   int64              `json:"students"`
+	Indicators map[string]float64 `json:"indicators"`
+	Score      float64            `json:"score"`       // needs-attention score, higher is worse
+	OpenAlerts int                `json:"open_alerts"` // open or acknowledged alerts
+	Breaches   []string           `json:"breaches"`    // rule ids breached over the term
+}
+
+// RegionRollup is the indicators of a region (its sub-regions included).
+type RegionRollup struct {
+	Code       string             `json:"code"`
+	Name       string             `json:"name"`
+	Schools    int                `json:"schools"`
+	Students   int64              `json:"students"`
+	Indicators map[string]float64 `json:"indicators"`
+}
+
+// Dashboard is a region's schools with their indicators, worst first.
+type Dashboard struct {
+	Region     Region               `json:"region"`
+	Term       TermRef              `json:"term"`
+	Defs       []IndicatorDef       `json:"indicators"`
+	Rules      []policies.AlertRule `json:"rules"`
+	Rollup     RegionRollup         `json:"rollup"`
+	SubRegions []RegionRollup       `json:"sub_regions"`
+	Schools    []SchoolIndicators   `json:"schools"`
+}
+
+// SettingAlertRules is the settings key of a region's alert rules.
+const SettingAlertRules = "bureau.alert_rules"
+
+// SettingReportCycles is the settings key of the report cycles a region asks
+// for beyond the national semi-monthly one (monthly, term).
+const SettingReportCycles = "bureau.report_cycles"
+
+// RegionScopes is the settings chain of a region: itself, its parents, "*".
+func RegionScopes(ctx context.Context, db *gorm.DB, code string) ([]string, error) {
+	path, err := RegionPath(ctx, db, code)
+	if err != nil {
+		return nil, err
+	}
+	return policies.DomainChain(0, path), nil
+}
+
+// AlertRulesAt is the alert rules that apply along scopes.
+func AlertRulesAt(ctx context.Context, db *gorm.DB, scopes []string) ([]policies.AlertRule, error) {
+	var rules []policies.AlertRule
+	found, err := LookupSetting(ctx, db, scopes, SettingAlertRules, &rules)
+	if err != nil {
+		return nil, err
+	}
+	if found == "" {
+		rules = append([]policies.AlertRule(nil), policies.DefaultAlertRules...)
+	}
+	return rules, nil
+}
+
+// OpenAlertCounts counts the not-yet-resolved alerts per school.
+func OpenAlertCounts(ctx context.Context, db *gorm.DB, schoolIDs []int64) (map[int64]int, error) {
+	var rows []struct {
+		SchoolID int64
+		N        int
+	}
+	err := db.WithContext(ctx).Model(&Alert{}).Select("school_id, COUNT(*) AS n").
+		Where("school_id IN ? AND status <> ?", schoolIDs, policies.AlertResolved).Group("school_id").Scan(&rows).Error
+	out := map[int64]int{}
+	for _, r := range rows {
+		out[r.SchoolID] = r.N
+	}
+	return out, err
+}
+
+// BuildDashboard computes the dashboard of region code (its sub-regions
+// included) over a term: every school's indicators, rolled up per direct
+// sub-region and for the region, schools sorted worst first.
+func BuildDashboard(ctx context.Context, db *gorm.DB, code, termKey, today string) (*Dashboard, error) {
+	region, err := GetRegion(ctx, db, code)
+	if err != nil {
+		return nil, err
+	}
+	codes, err := SubRegionCodes(ctx, db, code)
+	if err != nil {
+		return nil, err
+	}
+	schools, err := SchoolsInRegions(ctx, db, codes)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int64, len(schools))
+	for i, s := range schools {
+		ids[i] = s.ID
+	}
+	term, err := ResolveTerm(ctx, db, ids, termKey, today)
+	if err != nil {
+		return nil, err
+	}
+	scopes, err := RegionScopes(ctx, db, code)
+	if err != nil {
+		return nil, err
+	}
+	rules, err := AlertRulesAt(ctx, db, scopes)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := ComputeIndicators(ctx, db, ids, term.From, term.To)
+	if err != nil {
+		return nil, err
+	}
+	students, err := StudentCounts(ctx, db, ids)
+	if err != nil {
+		return nil, err
+	}
+	open, err := OpenAlertCounts(ctx, db, ids)
+	if err != nil {
+		return nil, err
+	}
+	d := &Dashboard{Region: *region, Term: term, Defs: IndicatorDefs(), Rules: rules, Schools: make([]SchoolIndicators, 0, len(schools))}
+	for _, s := range schools {
+		v := vals[s.ID]
+		si := SchoolIndicators{ID: s.ID, Name: s.Name, RegionCode: s.RegionCode, Students: int64(students[s.ID]),
+			Indicators: v, OpenAlerts: open[s.ID], Breaches: []string{}}
+		si.Score = policies.AttentionScore(v, rules, si.OpenAlerts)
+		for _, r := range rules {
+			if x, ok := v[r.Key]; ok && r.Breached(x) {
+				si.Breaches = append(si.Breaches, r.ID)
+			}
+		}
+		d.Schools = append(d.Schools, si)
+	}
+	SortSchools(d.Schools, "", false)
+	d.Rollup = rollupOf(region.Code, region.Name, d.Defs, d.Schools, nil)
+	// Direct sub-regions, each with everything below it.
+	var all []Region
+	if err := db.WithContext(ctx).Order("code").Find(&all).Error; err != nil {
+		return nil, err
+	}
+	parent := map[string]string{}
+	for _, r := range all {
+		if r.ParentCode != nil {
+			parent[r.Code] = *r.ParentCode
+		}
+	}
+	for _, r := range all {
+		if r.ParentCode == nil || *r.ParentCode != code {
+			continue
+		}
+		d.SubRegions = append(d.SubRegions, rollupOf(r.Code, r.Name, d.Defs, d.Schools, func(rc string) bool {
+			for c := rc; c != ""; c = parent[c] {
+				if c == r.Code {
+					return true
+				}
+			}
+			return false
+		}))
+	}
+	if d.SubRegions == nil {
+		d.SubRegions = []RegionRollup{}
+	}
+	return d, nil
+}
+
+func rollupOf(code, name string, defs []IndicatorDef, schools []SchoolIndicators, in func(regionCode string) bool) RegionRollup {
+	var values []map[string]float64
+	var weights []float64
+	r := RegionRollup{Code: code, Name: name}
+	for _, s := range schools {
+		if in != nil && !in(s.RegionCode) {
+			continue
+		}
+		r.Schools++
+		r.Students += s.Students
+		values = append(values, s.Indicators)
+		weights = append(weights, float64(s.Students))
+	}
+	r.Indicators = RollupValues(defs, values, weights)
+	return r
+}
+
+// SortSchools orders the dashboard: by default worst first (score, then
+// name); by an indicator key, worst first unless asc, where "worst" follows
+// the indicator's direction. Schools without the value go last.
+func SortSchools(schools []SchoolIndicators, key string, higherIsBetter bool) {
+	sort.SliceStable(schools, func(i, j int) bool {
+		a, b := schools[i], schools[j]
+		if key == "" || key == "score" {
+			if a.Score != b.Score {
+				return a.Score > b.Score
+			}
+			return a.Name < b.Name
+		}
+		if key == "name" {
+			return a.Name < b.Name
+		}
+		x, okx := a.Indicators[key]
+		y, oky := b.Indicators[key]
+		if okx != oky {
+			return okx
+		}
+		if x != y {
+			if higherIsBetter {
+				return x < y
+			}
+			return x > y
+		}
+		return a.Name < b.Name
+	})
+}
+
+// WeekPoint is one week of a trend.
+type WeekPoint struct {
+	Week   string             `json:"week"` // ISO week 2026-W48
+	From   string             `json:"from"`
+	To     string             `json:"to"`
+	Values map[string]float64 `json:"values"`
+}
+
+// WeeklyTrend computes the schools' rolled-up indicators week by week over
+// [from, to] (a week is Monday to Sunday, cut to the range).
+func WeeklyTrend(ctx context.Context, db *gorm.DB, schoolIDs []int64, from, to string) ([]WeekPoint, error) {
+	start, err := time.Parse(DateLayout, from)
+	if err != nil {
+		return nil, Invalid("error.bad_date", map[string]any{"Value": from})
+	}
+	end, err := time.Parse(DateLayout, to)
+	if err != nil {
+		return nil, Invalid("error.bad_date", map[string]any{"Value": to})
+	}
+	students, err := StudentCounts(ctx, db, schoolIDs)
+	if err != nil {
+		return nil, err
+	}
+	defs := IndicatorDefs()
+	var out []WeekPoint
+	for w := policies.WeekStart(start); !w.After(end) && len(out) < 60; w = w.AddDate(0, 0, 7) {
+		f, t := w, w.AddDate(0, 0, 6)
+		if f.Before(start) {
+			f = start
+		}
+		if t.After(end) {
+			t = end
+		}
+		vals, err := ComputeIndicators(ctx, db, schoolIDs, f.Format(DateLayout), t.Format(DateLayout))
+		if err != nil {
+			return nil, err
+		}
+		var vs []map[string]float64
+		var ws []float64
+		for _, id := range schoolIDs {
+			vs = append(vs, vals[id])
+			ws = append(ws, students[id])
+		}
+		out = append(out, WeekPoint{Week: policies.WeekKey(w), From: f.Format(DateLayout), To: t.Format(DateLayout), Values: RollupValues(defs, vs, ws)})
+	}
+	return out, nil
+}
+
+// FindDef returns the definition of an indicator key.
+func FindDef(defs []IndicatorDef, key string) (IndicatorDef, bool) {
+	for _, d := range defs {
+		if d.Key == key {
+			return d, true
+		}
+	}
+	return IndicatorDef{}, false
+}
+
+// Groups lists the groups of defs in order of first appearance.
+func Groups(defs []IndicatorDef) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, d := range defs {
+		if !seen[d.Group] {
+			seen[d.Group] = true
+			out = append(out, d.Group)
+		}
+	}
+	return out
+}

@@ -1,0 +1,79 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/go-co-op/gocron/v2"
+	"gorm.io/gorm"
+
+	"jianfu/models"
+)
+
+// Job names, as job_runs records them.
+const (
+	JobReportDrafts      = "report_drafts"
+	JobIndicatorSnapshot = "indicator_snapshot"
+	JobAlertEvaluation   = "alert_evaluation"
+	JobHomeworkReminders = "homework_reminders"
+	JobDailyReminders    = "daily_reminders"
+)
+
+// BureauJobs are the bureau monitoring jobs (times in the scheduler's
+// location, Asia/Shanghai by default), each idempotent per day:
+//   - report drafts for the current period of each cycle (MON-01), 00:30
+//   - weekly indicator snapshots (daily rollup into indicator_snapshots), 01:00
+//   - alert evaluation over the week so far, 19:00
+//   - head teachers of classes with no homework logged, 18:00 on weekdays
+//     (only when the homework area's class_day_loads table exists)
+//   - reports due or overdue, and the reminders other areas register, 08:00
+func BureauJobs(db *gorm.DB) []Job {
+	return []Job{
+		{Name: JobReportDrafts, Def: gocron.CronJob("30 0 * * *", false), Period: DayPeriod,
+			Run: func(ctx context.Context, now time.Time, period string) (string, error) {
+				n, err := models.EnsureReportDrafts(ctx, db, period)
+				return fmt.Sprintf("created %d", n), err
+			}},
+		{Name: JobIndicatorSnapshot, Def: gocron.CronJob("0 1 * * *", false), Period: DayPeriod,
+			Run: func(ctx context.Context, now time.Time, period string) (string, error) {
+				day, _ := time.Parse(models.DateLayout, period)
+				n, err := models.SnapshotWeek(ctx, db, day.AddDate(0, 0, -1))
+				return fmt.Sprintf("values %d", n), err
+			}},
+		{Name: JobAlertEvaluation, Def: gocron.CronJob("0 19 * * *", false), Period: DayPeriod,
+			Run: func(ctx context.Context, now time.Time, period string) (string, error) {
+				day, _ := time.Parse(models.DateLayout, period)
+				n, err := models.EvaluateAlerts(ctx, db, day)
+				return fmt.Sprintf("raised %d", n), err
+			}},
+		{Name: JobHomeworkReminders, Def: gocron.CronJob("0 18 * * 1-5", false), Period: DayPeriod,
+			Run: func(ctx context.Context, now time.Time, period string) (string, error) {
+				rs, present, err := models.HomeworkGapReminders(ctx, db, period)
+				if err != nil {
+					return "", err
+				}
+				if !present {
+					return "no homework data", ErrSkipped
+				}
+				n, err := models.AddReminders(ctx, db, rs)
+				return fmt.Sprintf("sent %d", n), err
+			}},
+		{Name: JobDailyReminders, Def: gocron.CronJob("0 8 * * *", false), Period: DayPeriod,
+			Run: func(ctx context.Context, now time.Time, period string) (string, error) {
+				rs, err := models.ReportDueReminders(ctx, db, period)
+				if err != nil {
+					return "", err
+				}
+				for _, src := range models.ReminderSources() {
+					more, err := src.Collect(ctx, db, period)
+					if err != nil {
+						return "", fmt.Errorf("%s: %w", src.Name, err)
+					}
+					rs = append(rs, more...)
+				}
+				n, err := models.AddReminders(ctx, db, rs)
+				return fmt.Sprintf("sent %d", n), err
+			}},
+	}
+}
