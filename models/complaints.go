@@ -284,18 +284,19 @@ func init() {
 	})
 }
 
-// complaintIndicators counts the complaints assigned to each school among
-// those filed in [from, to]: filed, still open, open past their due date (as
-// of to), and the median hours to first response and to close.
+// complaintIndicators gives each school's complaints: filed in [from, to]
+// (and the median hours to first response and to close of those), and the
+// ones still open at the end of to, and of those the ones past their due date.
 func complaintIndicators(ctx context.Context, db *gorm.DB, schoolIDs []int64, from, to string) (map[int64]map[string]float64, error) {
 	start, err1 := time.ParseInLocation(DateLayout, from, shanghai)
 	end, err2 := time.ParseInLocation(DateLayout, to, shanghai)
 	if err1 != nil || err2 != nil {
 		return nil, Invalid("error.bad_date", map[string]any{"Value": from + ".." + to})
 	}
+	start, end = start.UTC(), end.AddDate(0, 0, 1).UTC()
 	var rows []Complaint
 	err := db.WithContext(ctx).Select("school_id, status, due_date, created_at, first_response_at, closed_at").
-		Where("school_id IN ? AND created_at >= ? AND created_at < ?", schoolIDs, start.UTC(), end.AddDate(0, 0, 1).UTC()).Find(&rows).Error
+		Where("school_id IN ? AND created_at < ? AND (closed_at IS NULL OR closed_at >= ?)", schoolIDs, end, start).Find(&rows).Error
 	if err != nil {
 		return nil, err
 	}
@@ -310,13 +311,16 @@ func complaintIndicators(ctx context.Context, db *gorm.DB, schoolIDs []int64, fr
 			a = &acc{}
 			per[*c.SchoolID] = a
 		}
-		a.filed++
-		if c.Status != policies.ComplaintClosed {
+		if c.ClosedAt == nil || !c.ClosedAt.Before(end) {
 			a.open++
 			if c.DueDate < to {
 				a.overdue++
 			}
 		}
+		if c.CreatedAt.Before(start) {
+			continue
+		}
+		a.filed++
 		if c.FirstResponseAt != nil {
 			a.first = append(a.first, c.FirstResponseAt.Sub(c.CreatedAt).Hours())
 		}

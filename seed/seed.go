@@ -60,6 +60,15 @@ func RegisterArea(fn func(ctx context.Context, db *gorm.DB, d *District) error) 
 	areaSeeders = append(areaSeeders, fn)
 }
 
+// finalSeeders run after every area seeder: the bureau's reports and alerts
+// read the indicators the other areas' data gives.
+var finalSeeders []func(ctx context.Context, db *gorm.DB, d *District) error
+
+// RegisterFinal adds a seeder that runs after all area seeders.
+func RegisterFinal(fn func(ctx context.Context, db *gorm.DB, d *District) error) {
+	finalSeeders = append(finalSeeders, fn)
+}
+
 // IsEmpty reports whether the database has no schools yet.
 func IsEmpty(ctx context.Context, db *gorm.DB) (bool, error) {
 	var n int64
@@ -166,6 +175,11 @@ func build(ctx context.Context, db *gorm.DB, az *models.Authorizer, opts Options
 		}
 		if bar != nil {
 			bar.Add(1)
+		}
+	}
+	for _, fn := range finalSeeders {
+		if err := fn(ctx, db, d); err != nil {
+			return nil, err
 		}
 	}
 	if bar != nil {

@@ -1,0 +1,724 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+	"gorm.io/gorm"
+
+	"jianfu/models"
+	"jianfu/scheduler"
+)
+
+func init() {
+	// MON-04: anyone with the link may file a complaint (CSRF protected and
+	// limited per address) and follow it with its unguessable tracking code.
+	publicAPI["/api/v1/complaints"] = true
+	publicAPI["/api/v1/complaints/track/:tracking"] = true
+}
+
+// fixtureIndicators registers test sources for the "homework" and
+// "afterschool" groups, computed from a small table the test fills, so the
+// bureau's aggregation is checked on real numbers without the other areas.
+func fixtureIndicators(t *testing.T, db *gorm.DB) {
+	t.Helper()
+	if err := db.Exec(`CREATE TABLE fixture_indicator_values (school_id BIGINT NOT NULL, date TEXT NOT NULL, key TEXT NOT NULL, value DOUBLE PRECISION NOT NULL)`).Error; err != nil {
+		t.Fatal(err)
+	}
+	compute := func(ctx context.Context, db *gorm.DB, ids []int64, from, to string) (map[int64]map[string]float64, error) {
+		out := map[int64]map[string]float64{}
+		if !db.Migrator().HasTable("fixture_indicator_values") {
+			return out, nil
+		}
+		var rows []struct {
+			SchoolID int64
+			Key      string
+			V        float64
+		}
+		err := db.Table("fixture_indicator_values").Select("school_id, key, AVG(value) AS v").
+			Where("school_id IN ? AND date >= ? AND date <= ?", ids, from, to).Group("school_id, key").Scan(&rows).Error
+		for _, r := range rows {
+			if out[r.SchoolID] == nil {
+				out[r.SchoolID] = map[string]float64{}
+			}
+			out[r.SchoolID][r.Key] = r.V
+		}
+		return out, err
+	}
+	t.Cleanup(models.RegisterIndicators(models.IndicatorSource{Group: "afterschool", Compute: compute, Defs: []models.IndicatorDef{
+		{Key: "as.coverage_pct", Group: "afterschool", MsgID: "fixture.as.coverage", Unit: "pct", HigherIsBetter: true},
+	}}))
+	t.Cleanup(models.RegisterIndicators(models.IndicatorSource{Group: "homework", Compute: compute, Defs: []models.IndicatorDef{
+		{Key: "hw.max_class_over_cap_days", Group: "homework", MsgID: "fixture.hw.over_cap_days", Unit: "days"},
+		{Key: "hw.refused_saves", Group: "homework", MsgID: "fixture.hw.refused", Unit: "count"},
+	}}))
+}
+
+// setFixture stores one value per school and key on date.
+func setFixture(t *testing.T, db *gorm.DB, schoolID int64, date, key string, v float64) {
+	t.Helper()
+	if err := db.Exec("DELETE FROM fixture_indicator_values WHERE school_id = ? AND date = ? AND key = ?", schoolID, date, key).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Exec("INSERT INTO fixture_indicator_values (school_id, date, key, value) VALUES (?, ?, ?, ?)", schoolID, date, key, v).Error; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fillFixture gives every school coverage 98% and no over-cap days, except
+// hz1 (coverage 90%, AS-03) and the second school (3 over-cap days, HW-02/03).
+func fillFixture(t *testing.T, e *env) {
+	t.Helper()
+	for i, s := range e.District.Schools {
+		cov, over := 0.98, 1.0
+		switch {
+		case s.ID == e.hz1().ID:
+			cov = 0.90
+		case i == 1:
+			over = 3
+		}
+		setFixture(t, e.DB, s.ID, testToday, "as.coverage_pct", cov)
+		setFixture(t, e.DB, s.ID, testToday, "hw.max_class_over_cap_days", over)
+		setFixture(t, e.DB, s.ID, testToday, "hw.refused_saves", float64(i))
+	}
+}
+
+type dashboardJSON struct {
+	Region struct{ Code, Name string }
+	Term   struct{ Key, From, To string }
+	Rollup struct {
+		Code       string
+		Schools    int
+		Students   int64
+		Indicators map[string]float64
+	}
+	SubRegions []struct {
+		Code       string
+		Schools    int
+		Indicators map[string]float64
+	} `json:"sub_regions"`
+	Schools []struct {
+		ID         int64
+		Name       string
+		RegionCode string `json:"region_code"`
+		Students   int64
+		Score      float64
+		Breaches   []string
+		Indicators map[string]float64
+	}
+}
+
+func getDashboard(t *testing.T, c *client, path string) dashboardJSON {
+	t.Helper()
+	status, raw := c.raw(http.MethodGet, path, nil)
+	if status != 200 {
+		t.Fatalf("%s: %d %s", path, status, raw)
+	}
+	var d dashboardJSON
+	if err := json.Unmarshal(raw, &d); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestBureauDashboard(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		fixtureIndicators(t, e.DB)
+		fillFixture(t, e)
+		hz1 := e.hz1()
+		fuxin := e.login("bureau.fuxin")
+		t.Run("FuxinSeesEverySchool", func(t *testing.T) {
+			d := getDashboard(t, fuxin, "/api/v1/regions/210900/dashboard")
+			if len(d.Schools) != len(e.District.Schools) || len(d.Schools) != 14 {
+				t.Fatalf("%d schools, want %d", len(d.Schools), len(e.District.Schools))
+			}
+			for _, s := range d.Schools {
+				if _, ok := s.Indicators["as.coverage_pct"]; !ok {
+					t.Errorf("%s has no after-school indicator", s.Name)
+				}
+				if _, ok := s.Indicators["cp.open"]; !ok {
+					t.Errorf("%s has no complaints indicator", s.Name)
+				}
+			}
+			// Worst first: hz1 breaches AS-03 and has the seeded overdue complaint.
+			if d.Schools[0].ID != hz1.ID || !contains(d.Schools[0].Breaches, "AS-03") {
+				t.Errorf("first school %s %v, want hz1 with AS-03", d.Schools[0].Name, d.Schools[0].Breaches)
+			}
+			for i := 1; i < len(d.Schools); i++ {
+				if d.Schools[i].Score > d.Schools[i-1].Score {
+					t.Fatalf("not sorted worst first at %d", i)
+				}
+			}
+			// The region's coverage is the student-weighted mean; counts are summed.
+			var num, den, refused float64
+			for _, s := range d.Schools {
+				num += s.Indicators["as.coverage_pct"] * float64(s.Students)
+				den += float64(s.Students)
+				refused += s.Indicators["hw.refused_saves"]
+			}
+			if got, want := d.Rollup.Indicators["as.coverage_pct"], math.Round(num/den*10000)/10000; got != want || d.Rollup.Schools != 14 {
+				t.Errorf("region coverage %v, want %v", got, want)
+			}
+			if d.Rollup.Indicators["hw.refused_saves"] != refused || refused != 91 {
+				t.Errorf("refused saves %v, want the sum %v", d.Rollup.Indicators["hw.refused_saves"], refused)
+			}
+			if len(d.SubRegions) != 7 {
+				t.Fatalf("%d sub-regions", len(d.SubRegions))
+			}
+			for _, sr := range d.SubRegions {
+				if sr.Code == "210902" && (sr.Schools != 2 || sr.Indicators["as.coverage_pct"] >= 0.98) {
+					t.Errorf("海州区 rollup %+v", sr)
+				}
+			}
+		})
+		t.Run("SortByIndicator", func(t *testing.T) {
+			d := getDashboard(t, fuxin, "/api/v1/regions/210900/dashboard?sort=hw.max_class_over_cap_days")
+			if d.Schools[0].Indicators["hw.max_class_over_cap_days"] != 3 {
+				t.Errorf("worst over-cap school not first: %+v", d.Schools[0])
+			}
+			d = getDashboard(t, fuxin, "/api/v1/regions/210900/dashboard?sort=as.coverage_pct")
+			if d.Schools[0].ID != hz1.ID {
+				t.Errorf("lowest coverage not first: %s", d.Schools[0].Name)
+			}
+			if status, _ := fuxin.do(http.MethodGet, "/api/v1/regions/210900/dashboard?sort=nope", nil); status != 400 {
+				t.Errorf("unknown sort key: %d", status)
+			}
+			if status, _ := fuxin.do(http.MethodGet, "/api/v1/regions/210900/dashboard?term=1999-2000-1", nil); status != 400 {
+				t.Errorf("unknown term: %d", status)
+			}
+		})
+		t.Run("HaizhouSeesOnlyItsSchools", func(t *testing.T) {
+			hz := e.login("bureau.haizhou")
+			d := getDashboard(t, hz, "/api/v1/regions/210902/dashboard")
+			if len(d.Schools) != 2 {
+				t.Fatalf("%d schools", len(d.Schools))
+			}
+			for _, s := range d.Schools {
+				if s.RegionCode != "210902" {
+					t.Errorf("school %s of %s", s.Name, s.RegionCode)
+				}
+			}
+			for _, p := range []string{"/api/v1/regions/210903/dashboard", "/api/v1/regions/210900/dashboard", "/api/v1/regions/210903/report.xlsx", "/api/v1/regions/999999/dashboard"} {
+				if status, _ := hz.do(http.MethodGet, p, nil); status != 404 {
+					t.Errorf("bureau.haizhou %s: %d, want 404", p, status)
+				}
+			}
+			if status, _ := e.login("principal.hz1").do(http.MethodGet, "/api/v1/regions/210902/dashboard", nil); status != 404 {
+				t.Errorf("principal on the region dashboard: %d", status)
+			}
+		})
+		t.Run("Pages", func(t *testing.T) {
+			b := e.browser()
+			b.signIn("bureau.fuxin")
+			status, page := b.get("/regions/210900")
+			if status != 200 || !strings.Contains(page, hz1.Name) || !strings.Contains(page, `data-chart="trend0"`) || !strings.Contains(page, "AS-03") {
+				t.Fatalf("dashboard page: %d", status)
+			}
+			status, page = b.get(fmt.Sprintf("/schools/%d/monitor", hz1.ID))
+			c41 := e.class(hz1.ID, 4, 1)
+			if status != 200 || !strings.Contains(page, fmt.Sprintf(`href="/classes/%d/load"`, c41.ID)) {
+				t.Fatalf("school page: %d", status)
+			}
+			hb := e.browser()
+			hb.signIn("bureau.haizhou")
+			if status, _ := hb.get("/regions/210903"); status != 404 {
+				t.Errorf("bureau.haizhou on 新邱区 page: %d", status)
+			}
+			xq := e.school("阜新市新邱区第一小学")
+			if status, _ := hb.get(fmt.Sprintf("/schools/%d/monitor", xq.ID)); status != 404 {
+				t.Errorf("bureau.haizhou on a 新邱区 school: %d", status)
+			}
+		})
+	})
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// The workbook carries the same numbers as the dashboard API, as numbers.
+func TestBureauExportEqualsDashboard(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		fixtureIndicators(t, e.DB)
+		fillFixture(t, e)
+		fuxin := e.login("bureau.fuxin")
+		d := getDashboard(t, fuxin, "/api/v1/regions/210900/dashboard")
+		status, raw := fuxin.raw(http.MethodGet, "/api/v1/regions/210900/report.xlsx", nil)
+		if status != 200 {
+			t.Fatalf("xlsx: %d", status)
+		}
+		f, err := excelize.OpenReader(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		sheets := f.GetSheetList()
+		want := []string{"汇总", "投诉", "课后服务", "作业"}
+		if strings.Join(sheets, ",") != strings.Join(want, ",") {
+			t.Fatalf("sheets %v, want %v", sheets, want)
+		}
+		byID := map[string]map[string]float64{}
+		for _, s := range d.Schools {
+			byID[strconv.FormatInt(s.ID, 10)] = s.Indicators
+		}
+		byID["210900"] = d.Rollup.Indicators
+		for _, sr := range d.SubRegions {
+			byID[sr.Code] = sr.Indicators
+		}
+		keyOf := map[string]string{"收到投诉（个）": "cp.filed", "未办结投诉（个）": "cp.open", "超期未办结（个）": "cp.overdue",
+			"fixture.as.coverage（%）": "as.coverage_pct", "fixture.hw.over_cap_days（天）": "hw.max_class_over_cap_days", "fixture.hw.refused（个）": "hw.refused_saves"}
+		checked := 0
+		for _, sh := range sheets[1:] {
+			rows, err := f.GetRows(sh, excelize.Options{RawCellValue: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rows[0][0] != "类型" || rows[0][2] != "名称" {
+				t.Fatalf("%s headers %v", sh, rows[0])
+			}
+			if len(rows) != 1+14+7+1 {
+				t.Fatalf("%s has %d rows", sh, len(rows))
+			}
+			for ri, row := range rows[1:] {
+				vals := byID[row[1]]
+				for j := 4; j < len(rows[0]); j++ {
+					key, ok := keyOf[rows[0][j]]
+					if !ok {
+						continue
+					}
+					cell, _ := excelize.CoordinatesToCellName(j+1, ri+2)
+					typ, _ := f.GetCellType(sh, cell)
+					v, has := vals[key]
+					if !has {
+						continue
+					}
+					got, err := strconv.ParseFloat(row[j], 64)
+					if err != nil || typ == excelize.CellTypeSharedString || typ == excelize.CellTypeInlineString {
+						t.Fatalf("%s %s is not a number: %q (%v)", sh, cell, row[j], typ)
+					}
+					if math.Abs(got-v) > 1e-9 {
+						t.Errorf("%s %s (%s %s) = %v, dashboard %v", sh, cell, row[2], key, got, v)
+					}
+					checked++
+				}
+			}
+		}
+		if checked < 6*20 {
+			t.Fatalf("only %d numbers compared", checked)
+		}
+		// The CSV says the same.
+		status, raw = fuxin.raw(http.MethodGet, "/api/v1/regions/210900/report.csv", nil)
+		if status != 200 || !bytes.HasPrefix(raw, []byte("\xEF\xBB\xBF")) {
+			t.Fatalf("csv: %d", status)
+		}
+		recs, err := csv.NewReader(bytes.NewReader(raw[3:])).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		col := -1
+		for j, h := range recs[0] {
+			if h == "fixture.as.coverage（%）" {
+				col = j
+			}
+		}
+		for _, r := range recs[1:] {
+			if v, ok := byID[r[1]]["as.coverage_pct"]; ok {
+				if got, _ := strconv.ParseFloat(r[col], 64); got != v {
+					t.Errorf("csv %s coverage %v, dashboard %v", r[2], got, v)
+				}
+			}
+		}
+	})
+}
+
+func TestBureauReports(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		fixtureIndicators(t, e.DB)
+		fillFixture(t, e)
+		ctx := context.Background()
+		hz1 := e.hz1()
+		// Seeding made this period's drafts; the job refreshes their snapshots.
+		if _, err := models.EnsureReportDrafts(ctx, e.DB, testToday); err != nil {
+			t.Fatal(err)
+		}
+		principal := e.login("principal.hz1")
+		status, body := principal.do(http.MethodGet, fmt.Sprintf("/api/v1/schools/%d/reports", hz1.ID), nil)
+		if status != 200 {
+			t.Fatalf("reports: %d", status)
+		}
+		var current, overdue map[string]any
+		for _, it := range items(t, body) {
+			if it["period_key"] == "2026-11-2" {
+				current = it
+			}
+			if it["overdue"] == true {
+				overdue = it
+			}
+		}
+		if current == nil || current["status"] != "draft" || current["due_date"] != "2026-11-30" {
+			t.Fatalf("MON-01: no draft for 2026-11-2 due 11-30: %v", current)
+		}
+		snap := current["snapshot"].(map[string]any)["indicators"].(map[string]any)
+		if snap["as.coverage_pct"] != 0.9 {
+			t.Fatalf("snapshot %v", snap)
+		}
+		if overdue == nil || overdue["status"] != "draft" || overdue["due_date"].(string) >= testToday {
+			t.Errorf("the seeded overdue draft is not flagged: %v", overdue)
+		}
+		id := int64(current["id"].(float64))
+		path := fmt.Sprintf("/api/v1/reports/%d", id)
+		if status, body := principal.do(http.MethodPost, path+"/submit", map[string]string{}); status != 400 {
+			t.Fatalf("submit without narrative: %d %v", status, body)
+		}
+		if status, _ := principal.do(http.MethodPut, path+"/narrative", map[string]string{"narrative": "本期情况平稳。"}); status != 200 {
+			t.Fatalf("narrative: %d", status)
+		}
+		if status, body := principal.do(http.MethodPost, path+"/submit", map[string]string{}); status != 200 || body["status"] != "submitted" || body["narrative"] != "本期情况平稳。" {
+			t.Fatalf("submit: %d %v", status, body)
+		}
+		status, body = principal.do(http.MethodPut, path+"/narrative", map[string]string{"narrative": "改"})
+		if status != 422 || body["details"].(map[string]any)["rule"] != "MON-01" {
+			t.Fatalf("edit after submit: %d %v", status, body)
+		}
+		// New figures do not reach the submitted snapshot, only drafts.
+		setFixture(t, e.DB, hz1.ID, testToday, "as.coverage_pct", 0.5)
+		other := e.District.Schools[2]
+		setFixture(t, e.DB, other.ID, testToday, "as.coverage_pct", 0.5)
+		if _, err := models.EnsureReportDrafts(ctx, e.DB, testToday); err != nil {
+			t.Fatal(err)
+		}
+		_, body = principal.do(http.MethodGet, path, nil)
+		if got := body["snapshot"].(map[string]any)["indicators"].(map[string]any)["as.coverage_pct"]; got != 0.9 {
+			t.Fatalf("submitted snapshot changed to %v", got)
+		}
+		var draft models.SchoolReport
+		e.DB.Where("school_id = ? AND period_key = ?", other.ID, "2026-11-2").First(&draft)
+		if draft.Snapshot().Indicators["as.coverage_pct"] != 0.5 {
+			t.Fatalf("draft snapshot not refreshed: %v", draft.Snapshot().Indicators)
+		}
+		// Review: other regions' bureaus cannot see it; a return needs a comment.
+		if status, _ := e.login("principal.xq1").do(http.MethodGet, path, nil); status != 404 {
+			t.Errorf("principal.xq1 on hz1's report: %d", status)
+		}
+		hz := e.login("bureau.haizhou")
+		if status, _ := principal.do(http.MethodPost, path+"/accept", map[string]string{}); status != 403 {
+			t.Errorf("principal accepting own report: %d", status)
+		}
+		if status, _ := hz.do(http.MethodPost, path+"/return", map[string]string{}); status != 400 {
+			t.Errorf("return without comment: %d", status)
+		}
+		if status, body := hz.do(http.MethodPost, path+"/return", map[string]string{"comment": "请补充数据说明"}); status != 200 || body["status"] != "returned" {
+			t.Fatalf("return: %d %v", status, body)
+		}
+		if status, body := principal.do(http.MethodPost, path+"/submit", map[string]string{"narrative": "补充：已说明。"}); status != 200 || body["status"] != "submitted" {
+			t.Fatalf("resubmit: %d %v", status, body)
+		}
+		if status, body := hz.do(http.MethodPost, path+"/accept", map[string]string{}); status != 200 || body["status"] != "accepted" {
+			t.Fatalf("accept: %d %v", status, body)
+		}
+		if status, _ := hz.do(http.MethodPost, path+"/accept", map[string]string{}); status != 422 {
+			t.Errorf("accepting twice: %d", status)
+		}
+		trail, _ := models.AuditTrail(ctx, e.DB, "school_report", id)
+		if len(trail) < 5 {
+			t.Errorf("audit trail has %d rows", len(trail))
+		}
+		// Settings: monthly reports on top of the national cycle (MON-05).
+		fuxin := e.login("bureau.fuxin")
+		status, body = fuxin.do(http.MethodPut, "/api/v1/regions/210900/settings/bureau", map[string]any{"report_cycles": []string{"monthly"}})
+		if status != 200 || fmt.Sprint(body["report_cycles"]) != "[semi_monthly monthly]" {
+			t.Fatalf("settings: %d %v", status, body)
+		}
+		if status, _ := fuxin.do(http.MethodPut, "/api/v1/regions/210900/settings/bureau", map[string]any{"report_cycles": []string{"weekly"}}); status != 400 {
+			t.Errorf("unknown cycle: %d", status)
+		}
+		if status, _ := hz.do(http.MethodPut, "/api/v1/regions/210900/settings/bureau", map[string]any{"report_cycles": []string{}}); status != 404 {
+			t.Errorf("bureau.haizhou on the city's settings: %d", status)
+		}
+		if _, err := models.EnsureReportDrafts(ctx, e.DB, testToday); err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		e.DB.Model(&models.SchoolReport{}).Where("cycle = 'monthly' AND period_key = '2026-11'").Count(&n)
+		if n != 14 {
+			t.Errorf("%d monthly reports, want 14", n)
+		}
+		// Pages: the principal's form and the bureau's list.
+		b := e.browser()
+		b.signIn("principal.hz1")
+		if status, page := b.get(fmt.Sprintf("/reports/%d", id)); status != 200 || !strings.Contains(page, "补充：已说明。") || strings.Contains(page, `name="narrative"`) {
+			t.Errorf("accepted report page: %d", status)
+		}
+		bb := e.browser()
+		bb.signIn("bureau.fuxin")
+		if status, page := bb.get("/regions/210900/reports?status=overdue"); status != 200 || !strings.Contains(page, "逾期") {
+			t.Errorf("bureau reports page: %d", status)
+		}
+	})
+}
+
+func TestBureauAlerts(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		fixtureIndicators(t, e.DB)
+		fillFixture(t, e)
+		ctx := context.Background()
+		day, _ := time.Parse(models.DateLayout, testToday)
+		n, err := models.EvaluateAlerts(ctx, e.DB, day)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 2 {
+			t.Fatalf("raised %d alerts, want AS-03 for hz1 and HW-02/03 for the second school", n)
+		}
+		if n, _ := models.EvaluateAlerts(ctx, e.DB, day); n != 0 {
+			t.Fatalf("second evaluation raised %d more", n)
+		}
+		hz1 := e.hz1()
+		principal := e.login("principal.hz1")
+		status, body := principal.do(http.MethodGet, fmt.Sprintf("/api/v1/schools/%d/alerts?status=open", hz1.ID), nil)
+		if status != 200 {
+			t.Fatal(status)
+		}
+		var as03 map[string]any
+		rules := []string{}
+		for _, a := range items(t, body) {
+			rules = append(rules, a["rule"].(string))
+			if a["rule"] == "AS-03" {
+				as03 = a
+			}
+		}
+		if as03 == nil || as03["value"] != 0.9 || as03["threshold"] != 0.95 || as03["period_key"] != "2026-W48" {
+			t.Fatalf("hz1 alerts %v", rules)
+		}
+		if !contains(rules, "MON-04") {
+			t.Errorf("the seeded overdue complaint raised no MON-04 alert: %v", rules)
+		}
+		id := int64(as03["id"].(float64))
+		if status, _ := e.login("principal.xq1").do(http.MethodPost, fmt.Sprintf("/api/v1/alerts/%d/ack", id), map[string]string{}); status != 404 {
+			t.Errorf("principal.xq1 acknowledging hz1's alert: %d", status)
+		}
+		if status, body := principal.do(http.MethodPost, fmt.Sprintf("/api/v1/alerts/%d/ack", id), map[string]string{"note": "已安排"}); status != 200 || body["status"] != "acknowledged" {
+			t.Fatalf("ack: %d %v", status, body)
+		}
+		if status, _ := principal.do(http.MethodPost, fmt.Sprintf("/api/v1/alerts/%d/resolve", id), map[string]string{}); status != 400 {
+			t.Errorf("resolve without note: %d", status)
+		}
+		hz := e.login("bureau.haizhou")
+		status, body = hz.do(http.MethodGet, "/api/v1/regions/210902/alerts?status=open", nil)
+		if status != 200 || len(items(t, body)) < 2 {
+			t.Fatalf("bureau alerts: %d %v", status, body)
+		}
+		if status, body := hz.do(http.MethodPost, fmt.Sprintf("/api/v1/alerts/%d/resolve", id), map[string]string{"note": "已增加托管班次"}); status != 200 || body["status"] != "resolved" {
+			t.Fatalf("resolve: %d %v", status, body)
+		}
+		// Resolved in this week stays resolved: no duplicate for the period.
+		if n, _ := models.EvaluateAlerts(ctx, e.DB, day); n != 0 {
+			t.Errorf("re-raised %d", n)
+		}
+		// A stricter threshold set by the city bureau applies to its schools.
+		fuxin := e.login("bureau.fuxin")
+		status, _ = fuxin.do(http.MethodPut, "/api/v1/regions/210900/settings/bureau", map[string]any{"report_cycles": []string{},
+			"alert_rules": []map[string]any{{"id": "AS-03", "key": "as.coverage_pct", "op": "lt", "threshold": 0.99}}})
+		if status != 200 {
+			t.Fatalf("settings: %d", status)
+		}
+		if n, _ := models.EvaluateAlerts(ctx, e.DB, day); n != 13 {
+			t.Errorf("threshold 99%% raised %d alerts, want the 13 other schools", n)
+		}
+		b := e.browser()
+		b.signIn("principal.hz1")
+		status, page := b.get(fmt.Sprintf("/schools/%d/monitor", hz1.ID))
+		if status != 200 || !strings.Contains(page, "MON-04") {
+			t.Fatalf("school page alerts: %d", status)
+		}
+	})
+}
+
+func TestComplaints(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		hz1 := e.hz1()
+		anon := e.browser()
+		t.Run("PublicFormNeedsCSRF", func(t *testing.T) {
+			status, _, _ := anon.post("/complaints/new", url.Values{"region_code": {"210902"}, "category": {"exam"}, "body": {"每周都考试排名"}})
+			if status != 400 && status != 403 {
+				t.Fatalf("without token: %d", status)
+			}
+		})
+		_, page := anon.get("/complaints/new?region=210902")
+		tok := csrfFrom(t, page)
+		status, page, _ := anon.post("/complaints/new", url.Values{"_csrf": {tok}, "region_code": {"210902"}, "school_name": {hz1.Name},
+			"category": {"homework_load"}, "body": {"四年级作业每天做到十点"}, "anonymous": {"true"}, "reporter_name": {"张三"}})
+		if status != 201 {
+			t.Fatalf("file: %d", status)
+		}
+		i := strings.Index(page, `id="tracking">`)
+		code := page[i+len(`id="tracking">`):]
+		code = code[:strings.Index(code, "<")]
+		var cp models.Complaint
+		if err := e.DB.Where("tracking_code = ?", code).First(&cp).Error; err != nil {
+			t.Fatal(err)
+		}
+		if !cp.Anonymous || cp.ReporterName != "" || cp.ReporterUserID != nil {
+			t.Fatalf("anonymous complaint kept the reporter: %+v", cp)
+		}
+		t.Run("API", func(t *testing.T) {
+			status, raw := anon.postJSON("/api/v1/complaints", tok, map[string]any{"region_code": "210903", "category": "exam", "body": "每周五考试并排名"})
+			if status != 201 || !strings.Contains(raw, `"status":"submitted"`) {
+				t.Fatalf("api file: %d %s", status, raw)
+			}
+			status, raw = anon.postJSON("/api/v1/complaints", tok, map[string]any{"region_code": "210903", "category": "bribes", "body": "xxxxxxx"})
+			if status != 400 {
+				t.Fatalf("bad category: %d %s", status, raw)
+			}
+			status, _ = anon.postJSON("/api/v1/complaints", "", map[string]any{"region_code": "210903", "category": "exam", "body": "每周五考试并排名"})
+			if status != 400 && status != 403 {
+				t.Fatalf("api without CSRF token: %d", status)
+			}
+		})
+		t.Run("RateLimited", func(t *testing.T) {
+			var last int
+			for i := 0; i < 5; i++ {
+				last, _ = anon.postJSON("/api/v1/complaints", tok, map[string]any{"region_code": "210902", "category": "other", "body": fmt.Sprintf("第%d条反映内容", i)})
+			}
+			if last != 429 {
+				t.Fatalf("6th+ complaint within the hour: %d", last)
+			}
+		})
+		// The bureau triages to a school of its region, the school answers,
+		// the bureau closes with feedback the reporter reads.
+		hz := e.login("bureau.haizhou")
+		xq := e.school("阜新市新邱区第一小学")
+		base := fmt.Sprintf("/api/v1/complaints/%d", cp.ID)
+		if status, _ := hz.do(http.MethodPost, base+"/assign", map[string]any{"school_id": xq.ID}); status != 400 {
+			t.Errorf("assign to another region's school: %d", status)
+		}
+		if status, _ := e.login("principal.hz1").do(http.MethodPost, base+"/respond", map[string]any{"response": "x"}); status != 404 {
+			t.Errorf("respond before assignment: %d", status)
+		}
+		if status, body := hz.do(http.MethodPost, base+"/assign", map[string]any{"school_id": hz1.ID, "note": "请核查"}); status != 200 || body["status"] != "assigned" {
+			t.Fatalf("assign: %d %v", status, body)
+		}
+		if status, _ := e.login("principal.xq1").do(http.MethodPost, base+"/respond", map[string]any{"response": "x"}); status != 404 {
+			t.Errorf("another school answering: %d", status)
+		}
+		b := e.browser()
+		b.signIn("principal.hz1")
+		_, list := b.get(fmt.Sprintf("/schools/%d/complaints", hz1.ID))
+		status, _, _ = b.post(fmt.Sprintf("/complaints/%d/respond", cp.ID), url.Values{"_csrf": {csrfFrom(t, list)}, "response": {"已调整作业量"}, "next": {"/"}})
+		if status != http.StatusSeeOther {
+			t.Fatalf("respond form: %d", status)
+		}
+		if status, _ := e.login("bureau.fuxin").do(http.MethodPost, base+"/close", map[string]any{}); status != 400 {
+			t.Errorf("close without feedback: %d", status)
+		}
+		if status, body := hz.do(http.MethodPost, base+"/close", map[string]any{"feedback": "经核查属实，已整改。"}); status != 200 || body["status"] != "closed" {
+			t.Fatalf("close: %d %v", status, body)
+		}
+		status, raw := (&client{e: e}).raw(http.MethodGet, "/api/v1/complaints/track/"+strings.ToLower(code), nil)
+		if status != 200 || !strings.Contains(raw2s(raw), "经核查属实") || strings.Contains(raw2s(raw), "已调整作业量") {
+			t.Fatalf("track: %d %s", status, raw)
+		}
+		if _, page := anon.get("/complaints/track?code=" + code); !strings.Contains(page, "经核查属实") {
+			t.Error("track page shows no feedback")
+		}
+		// Handling times are measured.
+		status, body := hz.do(http.MethodGet, "/api/v1/regions/210902/complaints?status=all", nil)
+		times := body["times"].(map[string]any)
+		if status != 200 || times["filed"].(float64) < 3 || times["close_hours_median"].(float64) <= 0 {
+			t.Fatalf("times %v", times)
+		}
+		if status, _ := hz.do(http.MethodGet, "/api/v1/regions/210903/complaints", nil); status != 404 {
+			t.Errorf("bureau.haizhou on 新邱区 complaints: %d", status)
+		}
+		d := getDashboard(t, hz, "/api/v1/regions/210902/dashboard")
+		for _, s := range d.Schools {
+			if s.ID == hz1.ID && s.Indicators["cp.filed"] < 1 {
+				t.Errorf("hz1 complaints indicator %v", s.Indicators)
+			}
+		}
+	})
+}
+
+func raw2s(b []byte) string { return string(b) }
+
+// postJSON posts JSON with the browser's cookies and a CSRF header.
+func (b *browser) postJSON(path, token string, body any) (int, string) {
+	b.e.t.Helper()
+	raw, _ := json.Marshal(body)
+	req, _ := http.NewRequest(http.MethodPost, b.e.HTTP.URL+path, bytes.NewReader(raw))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("X-CSRF-Token", token)
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(out)
+}
+
+func TestJobRunsPage(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		s, err := scheduler.New(scheduler.Options{DB: e.DB, Replica: "test", Now: e.Srv.Cfg.Now, LockKey: 1}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ran := 0
+		for _, j := range scheduler.BureauJobs(e.DB) {
+			if s.RunOnce(context.Background(), j) {
+				ran++
+			}
+			if s.RunOnce(context.Background(), j) {
+				t.Errorf("%s ran twice in one period", j.Name)
+			}
+		}
+		if ran != 5 {
+			t.Fatalf("%d jobs ran", ran)
+		}
+		admin := e.login("admin")
+		status, body := admin.do(http.MethodGet, "/api/v1/admin/jobs", nil)
+		if status != 200 || len(items(t, body)) != 5 {
+			t.Fatalf("job runs: %d %v", status, body)
+		}
+		outcomes := map[string]string{}
+		for _, r := range items(t, body) {
+			outcomes[r["job"].(string)] = r["outcome"].(string)
+		}
+		if outcomes[scheduler.JobReportDrafts] != "ok" || outcomes[scheduler.JobHomeworkReminders] != "skipped" {
+			t.Errorf("outcomes %v (homework reminders skip without the homework area)", outcomes)
+		}
+		b := e.browser()
+		b.signIn("admin")
+		if status, page := b.get("/admin/jobs"); status != 200 || !strings.Contains(page, scheduler.JobAlertEvaluation) {
+			t.Fatalf("jobs page: %d", status)
+		}
+		if status, _ := e.login("bureau.fuxin").do(http.MethodGet, "/api/v1/admin/jobs", nil); status != 403 {
+			t.Errorf("bureau on job runs: %d", status)
+		}
+		// The daily reminders told hz1's principal about the overdue report.
+		p, _ := models.UserByUsername(context.Background(), e.DB, "principal.hz1")
+		rs, _ := models.RemindersOf(context.Background(), e.DB, p.ID)
+		if len(rs) == 0 {
+			t.Error("no report reminders for principal.hz1")
+		}
+	})
+}

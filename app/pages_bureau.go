@@ -1,0 +1,759 @@
+package app
+
+import (
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"jianfu/models"
+	"jianfu/policies"
+	"jianfu/views"
+)
+
+func init() {
+	addHomeLinks(
+		HomeLink{Role: policies.RoleBureau, Label: "bureau.nav.dashboard", Icon: "📊", URL: regionURL("")},
+		HomeLink{Role: policies.RoleBureau, Label: "bureau.nav.reports", Icon: "📑", URL: regionURL("/reports")},
+		HomeLink{Role: policies.RoleBureau, Label: "bureau.nav.alerts", Icon: "🚨", URL: regionURL("/alerts")},
+		HomeLink{Role: policies.RoleBureau, Label: "bureau.nav.complaints", Icon: "📮", URL: regionURL("/complaints")},
+		HomeLink{Role: policies.RoleBureau, Label: "bureau.nav.settings", Icon: "⚙️", URL: regionURL("/settings")},
+		HomeLink{Role: policies.RolePrincipal, Label: "bureau.nav.school", Icon: "📊", URL: schoolURL("/monitor")},
+		HomeLink{Role: policies.RolePrincipal, Label: "bureau.nav.school_reports", Icon: "📑", URL: schoolURL("/reports")},
+		HomeLink{Role: policies.RolePrincipal, Label: "bureau.nav.school_complaints", Icon: "📮", URL: schoolURL("/complaints")},
+		HomeLink{Role: policies.RoleAdmin, Label: "bureau.nav.jobs", Icon: "⏱", URL: func(models.Grant) string { return "/admin/jobs" }},
+		HomeLink{Role: policies.RoleParent, Label: "complaint.nav", Icon: "📮", URL: func(models.Grant) string { return "/complaints/new" }},
+	)
+}
+
+func regionURL(suffix string) func(models.Grant) string {
+	return func(g models.Grant) string {
+		_, key, _ := policies.ParseDomain(g.Domain)
+		return "/regions/" + key + suffix
+	}
+}
+
+func schoolURL(suffix string) func(models.Grant) string {
+	return func(g models.Grant) string {
+		_, key, _ := policies.ParseDomain(g.Domain)
+		return "/schools/" + key + suffix
+	}
+}
+
+func (s *Server) bureauPages() {
+	g := s.E.Group("")
+	region := RegionParam("code")
+	school := SchoolParam("school")
+	report := SchoolOf("id", func(c echo.Context, s *Server, id int64) (int64, error) {
+		return models.SchoolOfReport(c.Request().Context(), s.DB, id)
+	})
+	alert := SchoolOf("id", func(c echo.Context, s *Server, id int64) (int64, error) {
+		return models.SchoolOfAlert(c.Request().Context(), s.DB, id)
+	})
+	s.route(g, http.MethodGet, "/regions/:code", s.dashboardPage, Allow("region", "read", region))
+	s.route(g, http.MethodGet, "/regions/:code/reports", s.regionReportsPage, Allow("report", "read", region))
+	s.route(g, http.MethodGet, "/regions/:code/alerts", s.regionAlertsPage, Allow("alert", "read", region))
+	s.route(g, http.MethodGet, "/regions/:code/complaints", s.regionComplaintsPage, Allow("complaint", "read", region))
+	s.route(g, http.MethodGet, "/regions/:code/settings", s.bureauSettingsPage, Allow("setting", "write", region))
+	s.route(g, http.MethodPost, "/regions/:code/settings", s.bureauSettingsSubmit, Allow("setting", "write", region))
+	s.route(g, http.MethodGet, "/schools/:school/monitor", s.schoolMonitorPage, Allow("school", "read", school))
+	s.route(g, http.MethodGet, "/schools/:school/reports", s.schoolReportsPage, Allow("report", "read", school))
+	s.route(g, http.MethodGet, "/schools/:school/complaints", s.schoolComplaintsPage, Allow("complaint", "read", school))
+	s.route(g, http.MethodGet, "/reports/:id", s.reportPage, Allow("report", "read", report))
+	s.route(g, http.MethodPost, "/reports/:id", s.reportSubmitForm, Allow("report", "write", report))
+	s.route(g, http.MethodPost, "/reports/:id/review", s.reportReviewForm, Allow("report", "review", report))
+	s.route(g, http.MethodPost, "/alerts/:id/ack", s.alertAckForm, Allow("alert", "write", alert))
+	s.route(g, http.MethodPost, "/alerts/:id/resolve", s.alertResolveForm, Allow("alert", "write", alert))
+	s.route(g, http.MethodGet, "/complaints/new", s.complaintFormPage, Public())
+	s.route(g, http.MethodPost, "/complaints/new", s.complaintFormSubmit, Public())
+	s.route(g, http.MethodGet, "/complaints/track", s.complaintTrackPage, Public())
+	s.route(g, http.MethodPost, "/complaints/:id/assign", s.complaintAssignForm, Allow("complaint", "triage", complaintRegion()))
+	s.route(g, http.MethodPost, "/complaints/:id/close", s.complaintCloseForm, Allow("complaint", "triage", complaintRegion()))
+	s.route(g, http.MethodPost, "/complaints/:id/respond", s.complaintRespondForm, Allow("complaint", "respond", complaintSchool()))
+	s.route(g, http.MethodGet, "/admin/jobs", s.jobRunsPage, Allow("job", "read", nil))
+	s.route(g, http.MethodGet, "/reminders", s.remindersPage, SignedIn())
+}
+
+// formatValue shows an indicator value in its unit.
+func formatValue(unit string, v float64) string {
+	switch unit {
+	case "pct":
+		return strconv.FormatFloat(v*100, 'f', 1, 64) + "%"
+	case "count":
+		if v == math.Trunc(v) {
+			return strconv.FormatFloat(v, 'f', 0, 64)
+		}
+	case "ratio":
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64)
+}
+
+type colView struct {
+	Key, MsgID, Unit, Group string
+	SortURL                 string
+}
+
+type cellView struct {
+	Text string
+	Bad  bool
+}
+
+type rowView struct {
+	ID         int64
+	Code       string
+	Name       string
+	RegionCode string
+	URL        string
+	Score      string
+	OpenAlerts int
+	Breaches   []string
+	Students   int64
+	Cells      []cellView
+}
+
+type chartView struct {
+	ID    string
+	Title string // message id
+	JSON  template.JS
+}
+
+type dashboardPageData struct {
+	Region     models.Region
+	Term       models.TermRef
+	Cols       []colView
+	Rollup     rowView
+	SubRegions []rowView
+	Schools    []rowView
+	Charts     []chartView
+	Sort       string
+	ExportXLSX string
+	ExportCSV  string
+}
+
+func cells(defs []models.IndicatorDef, rules []policies.AlertRule, vals map[string]float64) []cellView {
+	out := make([]cellView, len(defs))
+	for i, d := range defs {
+		v, ok := vals[d.Key]
+		if !ok {
+			out[i] = cellView{Text: "—"}
+			continue
+		}
+		bad := false
+		for _, r := range rules {
+			bad = bad || (r.Key == d.Key && r.Breached(v))
+		}
+		out[i] = cellView{Text: formatValue(d.Unit, v), Bad: bad}
+	}
+	return out
+}
+
+// trendCharts makes one ECharts line chart per indicator group from weeks.
+func trendCharts(tr *views.Translator, defs []models.IndicatorDef, weeks []models.WeekPoint, prefix string) []chartView {
+	var out []chartView
+	x := make([]string, len(weeks))
+	for i, w := range weeks {
+		x[i] = w.Week
+	}
+	for gi, g := range models.Groups(defs) {
+		var series []map[string]any
+		var names []string
+		for _, d := range defs {
+			if d.Group != g {
+				continue
+			}
+			data := make([]any, len(weeks))
+			for i, w := range weeks {
+				if v, ok := w.Values[d.Key]; ok {
+					if d.Unit == "pct" {
+						v = math.Round(v*1000) / 10
+					}
+					data[i] = v
+				}
+			}
+			name := tr.T(d.MsgID)
+			names = append(names, name)
+			series = append(series, map[string]any{"name": name, "type": "line", "data": data, "connectNulls": true})
+		}
+		opt := map[string]any{
+			"tooltip": map[string]any{"trigger": "axis"},
+			"legend":  map[string]any{"data": names, "type": "scroll"},
+			"grid":    map[string]any{"left": 40, "right": 16, "top": 40, "bottom": 30},
+			"xAxis":   map[string]any{"type": "category", "data": x},
+			"yAxis":   map[string]any{"type": "value"},
+			"series":  series,
+		}
+		b, _ := json.Marshal(opt)
+		out = append(out, chartView{ID: fmt.Sprintf("%s%d", prefix, gi), Title: "bureau.group." + g, JSON: template.JS(b)})
+	}
+	return out
+}
+
+func (s *Server) dashboardPage(c echo.Context) error {
+	d, err := s.dashboard(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	ids := make([]int64, len(d.Schools))
+	for i, sc := range d.Schools {
+		ids[i] = sc.ID
+	}
+	weeks, err := models.WeeklyTrend(ctx, s.DB, ids, d.Term.From, d.Term.To)
+	if err != nil {
+		return err
+	}
+	base := "/regions/" + d.Region.Code + "?term=" + url.QueryEscape(d.Term.Key)
+	data := dashboardPageData{Region: d.Region, Term: d.Term, Sort: c.QueryParam("sort"),
+		ExportXLSX: "/api/v1/regions/" + d.Region.Code + "/report.xlsx?term=" + url.QueryEscape(d.Term.Key),
+		ExportCSV:  "/api/v1/regions/" + d.Region.Code + "/report.csv?term=" + url.QueryEscape(d.Term.Key)}
+	for _, def := range d.Defs {
+		data.Cols = append(data.Cols, colView{Key: def.Key, MsgID: def.MsgID, Unit: def.Unit, Group: def.Group, SortURL: base + "&sort=" + url.QueryEscape(def.Key)})
+	}
+	roll := func(r models.RegionRollup) rowView {
+		return rowView{Code: r.Code, Name: r.Name, URL: "/regions/" + r.Code, Students: r.Students, Cells: cells(d.Defs, d.Rules, r.Indicators)}
+	}
+	data.Rollup = roll(d.Rollup)
+	for _, r := range d.SubRegions {
+		data.SubRegions = append(data.SubRegions, roll(r))
+	}
+	for _, sc := range d.Schools {
+		data.Schools = append(data.Schools, rowView{ID: sc.ID, Name: sc.Name, RegionCode: sc.RegionCode, URL: fmt.Sprintf("/schools/%d/monitor", sc.ID),
+			Score: strconv.FormatFloat(sc.Score, 'f', 1, 64), OpenAlerts: sc.OpenAlerts, Breaches: sc.Breaches, Students: sc.Students,
+			Cells: cells(d.Defs, d.Rules, sc.Indicators)})
+	}
+	data.Charts = trendCharts(translator(c), d.Defs, weeks, "trend")
+	return s.renderPage(c, http.StatusOK, "bureau/dashboard", "bureau.dashboard_title", data)
+}
+
+type indicatorLine struct {
+	MsgID, Group, Text string
+	Bad                bool
+}
+
+type classLink struct {
+	Label string
+	URL   string
+}
+
+type alertView struct {
+	models.Alert
+	SchoolName string
+	Value      string
+	Threshold  string
+	CanWrite   bool
+}
+
+type schoolMonitorData struct {
+	School  *models.School
+	Term    models.TermRef
+	Lines   []indicatorLine
+	Charts  []chartView
+	Classes []classLink
+	Alerts  []alertView
+	Reports []ReportItem
+	Next    string
+}
+
+func (s *Server) canDo(c echo.Context, t models.Target, obj, act string) bool {
+	ok, _, err := s.Authz.Allowed(c.Request().Context(), viewerOf(c).User.ID, t, obj, act)
+	return err == nil && ok
+}
+
+func (s *Server) alertViews(c echo.Context, as []models.Alert, names map[int64]string) []alertView {
+	defs := models.IndicatorDefs()
+	out := make([]alertView, 0, len(as))
+	for _, a := range as {
+		unit := "count"
+		if d, ok := models.FindDef(defs, a.IndicatorKey); ok {
+			unit = d.Unit
+		}
+		out = append(out, alertView{Alert: a, SchoolName: names[a.SchoolID], Value: formatValue(unit, a.Value), Threshold: formatValue(unit, a.Threshold),
+			CanWrite: s.canDo(c, models.Target{SchoolID: a.SchoolID}, "alert", "write")})
+	}
+	return out
+}
+
+func (s *Server) schoolMonitorPage(c echo.Context) error {
+	ctx := c.Request().Context()
+	res, sc, err := s.schoolIndicators(c, TargetOf(c).SchoolID)
+	if err != nil {
+		return err
+	}
+	scopes, err := models.RegionScopes(ctx, s.DB, sc.RegionCode)
+	if err != nil {
+		return err
+	}
+	rules, err := models.AlertRulesAt(ctx, s.DB, scopes)
+	if err != nil {
+		return err
+	}
+	data := schoolMonitorData{School: sc, Term: res.Term, Next: c.Request().URL.RequestURI()}
+	cs := cells(res.Defs, rules, res.Indicators)
+	for i, d := range res.Defs {
+		data.Lines = append(data.Lines, indicatorLine{MsgID: d.MsgID, Group: d.Group, Text: cs[i].Text, Bad: cs[i].Bad})
+	}
+	data.Charts = trendCharts(translator(c), res.Defs, res.Weeks, "school")
+	classes, err := models.ClassesOfSchool(ctx, s.DB, sc.ID)
+	if err != nil {
+		return err
+	}
+	for _, cl := range classes {
+		data.Classes = append(data.Classes, classLink{Label: cl.Label(), URL: fmt.Sprintf("/classes/%d/load", cl.ID)})
+	}
+	as, err := models.AlertsOf(ctx, s.DB, []int64{sc.ID}, "open")
+	if err != nil {
+		return err
+	}
+	data.Alerts = s.alertViews(c, as, map[int64]string{sc.ID: sc.Name})
+	rs, err := models.ReportsOfSchool(ctx, s.DB, sc.ID)
+	if err != nil {
+		return err
+	}
+	for i, r := range rs {
+		if i >= 6 {
+			break
+		}
+		data.Reports = append(data.Reports, s.reportItem(r))
+	}
+	return s.renderPage(c, http.StatusOK, "bureau/school", "bureau.school_title", data)
+}
+
+type reportsPageData struct {
+	Title   string
+	Reports []reportRow
+	Status  string
+}
+
+type reportRow struct {
+	ReportItem
+	SchoolName string
+}
+
+func (s *Server) schoolNames(c echo.Context, ids []int64) map[int64]string {
+	var schools []models.School
+	s.DB.WithContext(c.Request().Context()).Where("id IN ?", ids).Find(&schools)
+	out := map[int64]string{}
+	for _, sc := range schools {
+		out[sc.ID] = sc.Name
+	}
+	return out
+}
+
+func (s *Server) regionReportsPage(c echo.Context) error {
+	ids, err := s.regionSchoolIDs(c)
+	if err != nil {
+		return err
+	}
+	status := c.QueryParam("status")
+	q := status
+	if q == "overdue" {
+		q = ""
+	}
+	rs, err := models.ReportsInSchools(c.Request().Context(), s.DB, ids, q)
+	if err != nil {
+		return err
+	}
+	names := s.schoolNames(c, ids)
+	data := reportsPageData{Status: status}
+	for _, it := range s.reportItems(rs, status).Items {
+		data.Reports = append(data.Reports, reportRow{ReportItem: it, SchoolName: names[it.SchoolID]})
+	}
+	return s.renderPage(c, http.StatusOK, "bureau/reports", "bureau.reports_title", data)
+}
+
+func (s *Server) schoolReportsPage(c echo.Context) error {
+	id := TargetOf(c).SchoolID
+	rs, err := models.ReportsOfSchool(c.Request().Context(), s.DB, id)
+	if err != nil {
+		return err
+	}
+	names := s.schoolNames(c, []int64{id})
+	data := reportsPageData{}
+	for _, it := range s.reportItems(rs, "").Items {
+		data.Reports = append(data.Reports, reportRow{ReportItem: it, SchoolName: names[it.SchoolID]})
+	}
+	return s.renderPage(c, http.StatusOK, "bureau/reports", "bureau.reports_title", data)
+}
+
+type reportPageData struct {
+	Report     ReportItem
+	SchoolName string
+	Lines      []indicatorLine
+	CanWrite   bool
+	CanReview  bool
+	Editable   bool
+}
+
+func (s *Server) reportPage(c echo.Context) error {
+	id, _ := paramID(c, "id")
+	r, err := models.GetReport(c.Request().Context(), s.DB, id)
+	if err != nil {
+		return err
+	}
+	it := s.reportItem(*r)
+	data := reportPageData{Report: it, SchoolName: s.schoolNames(c, []int64{r.SchoolID})[r.SchoolID],
+		CanWrite:  s.canDo(c, models.Target{SchoolID: r.SchoolID}, "report", "write"),
+		CanReview: s.canDo(c, models.Target{SchoolID: r.SchoolID}, "report", "review"),
+		Editable:  policies.ReportEditable(r.Status)}
+	for _, d := range models.IndicatorDefs() {
+		if v, ok := it.Snapshot.Indicators[d.Key]; ok {
+			data.Lines = append(data.Lines, indicatorLine{MsgID: d.MsgID, Group: d.Group, Text: formatValue(d.Unit, v)})
+		}
+	}
+	return s.renderPage(c, http.StatusOK, "bureau/report", "bureau.report_title", data)
+}
+
+func (s *Server) reportSubmitForm(c echo.Context) error {
+	var req narrativeRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	id, _ := paramID(c, "id")
+	ctx := c.Request().Context()
+	if c.FormValue("action") == "submit" {
+		if _, err := models.SubmitReport(ctx, s.DB, id, TargetOf(c).SchoolID, viewerOf(c).User.ID, strings.TrimSpace(req.Narrative)); err != nil {
+			return err
+		}
+		return redirectWithFlash(c, fmt.Sprintf("/reports/%d", id), "report.submitted")
+	}
+	if _, err := models.SaveReportNarrative(ctx, s.DB, id, TargetOf(c).SchoolID, strings.TrimSpace(req.Narrative)); err != nil {
+		return err
+	}
+	return redirectWithFlash(c, fmt.Sprintf("/reports/%d", id), "report.saved")
+}
+
+func (s *Server) reportReviewForm(c echo.Context) error {
+	var req reviewRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	id, _ := paramID(c, "id")
+	accept := c.FormValue("decision") == "accept"
+	if _, err := models.ReviewReport(c.Request().Context(), s.DB, id, TargetOf(c).SchoolID, viewerOf(c).User.ID, accept, strings.TrimSpace(req.Comment)); err != nil {
+		return err
+	}
+	msg := "report.returned"
+	if accept {
+		msg = "report.accepted"
+	}
+	return redirectWithFlash(c, fmt.Sprintf("/reports/%d", id), msg)
+}
+
+type alertsPageData struct {
+	Region models.Region
+	Alerts []alertView
+	Status string
+	Next   string
+}
+
+func (s *Server) regionAlertsPage(c echo.Context) error {
+	ctx := c.Request().Context()
+	r, err := models.GetRegion(ctx, s.DB, c.Param("code"))
+	if err != nil {
+		return err
+	}
+	ids, err := s.regionSchoolIDs(c)
+	if err != nil {
+		return err
+	}
+	status := c.QueryParam("status")
+	if status == "" {
+		status = "open"
+	}
+	if status == "all" {
+		status = ""
+	}
+	as, err := models.AlertsOf(ctx, s.DB, ids, status)
+	if err != nil {
+		return err
+	}
+	data := alertsPageData{Region: *r, Alerts: s.alertViews(c, as, s.schoolNames(c, ids)), Status: c.QueryParam("status"), Next: c.Request().URL.RequestURI()}
+	return s.renderPage(c, http.StatusOK, "bureau/alerts", "bureau.alerts_title", data)
+}
+
+func (s *Server) alertForm(c echo.Context, resolve bool) error {
+	var req noteRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	id, _ := paramID(c, "id")
+	ctx := c.Request().Context()
+	var err error
+	msg := "alert.acknowledged"
+	if resolve {
+		_, err = models.ResolveAlert(ctx, s.DB, id, TargetOf(c).SchoolID, viewerOf(c).User.ID, strings.TrimSpace(req.Note))
+		msg = "alert.resolved"
+	} else {
+		_, err = models.AcknowledgeAlert(ctx, s.DB, id, TargetOf(c).SchoolID, viewerOf(c).User.ID, strings.TrimSpace(req.Note))
+	}
+	if err != nil {
+		return err
+	}
+	return redirectWithFlash(c, safeNext(c.FormValue("next")), msg)
+}
+
+func (s *Server) alertAckForm(c echo.Context) error     { return s.alertForm(c, false) }
+func (s *Server) alertResolveForm(c echo.Context) error { return s.alertForm(c, true) }
+
+type complaintView struct {
+	ComplaintItem
+	SchoolName string
+	Category   string // message id
+}
+
+type complaintsPageData struct {
+	Region     *models.Region
+	Times      *models.ComplaintTimes
+	Complaints []complaintView
+	Schools    []models.School // assignable schools (bureau)
+	Bureau     bool
+	Status     string
+	Next       string
+}
+
+func (s *Server) complaintViews(c echo.Context, cs []models.Complaint, forSchool bool) []complaintView {
+	var ids []int64
+	for _, cp := range cs {
+		if cp.SchoolID != nil {
+			ids = append(ids, *cp.SchoolID)
+		}
+	}
+	names := s.schoolNames(c, ids)
+	var out []complaintView
+	for _, it := range s.complaintItems(cs, forSchool).Items {
+		v := complaintView{ComplaintItem: it, Category: "complaint.cat." + it.Complaint.Category}
+		if it.SchoolID != nil {
+			v.SchoolName = names[*it.SchoolID]
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func (s *Server) regionComplaintsPage(c echo.Context) error {
+	ctx := c.Request().Context()
+	r, err := models.GetRegion(ctx, s.DB, c.Param("code"))
+	if err != nil {
+		return err
+	}
+	status := c.QueryParam("status")
+	if status == "" {
+		status = "open"
+	}
+	q := status
+	if q == "all" {
+		q = ""
+	}
+	cs, err := s.regionComplaints(c, q)
+	if err != nil {
+		return err
+	}
+	all, err := s.regionComplaints(c, "")
+	if err != nil {
+		return err
+	}
+	times := models.MeasureComplaints(all, s.today())
+	codes, err := models.SubRegionCodes(ctx, s.DB, r.Code)
+	if err != nil {
+		return err
+	}
+	schools, err := models.SchoolsInRegions(ctx, s.DB, codes)
+	if err != nil {
+		return err
+	}
+	data := complaintsPageData{Region: r, Times: &times, Complaints: s.complaintViews(c, cs, false), Schools: schools, Bureau: true,
+		Status: status, Next: c.Request().URL.RequestURI()}
+	return s.renderPage(c, http.StatusOK, "bureau/complaints", "complaint.list_title", data)
+}
+
+func (s *Server) schoolComplaintsPage(c echo.Context) error {
+	cs, err := models.ComplaintsOfSchool(c.Request().Context(), s.DB, TargetOf(c).SchoolID, "")
+	if err != nil {
+		return err
+	}
+	data := complaintsPageData{Complaints: s.complaintViews(c, cs, true), Next: c.Request().URL.RequestURI()}
+	return s.renderPage(c, http.StatusOK, "bureau/complaints", "complaint.list_title", data)
+}
+
+func (s *Server) complaintAssignForm(c echo.Context) error {
+	var req assignRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	if _, err := models.AssignComplaint(c.Request().Context(), s.DB, complaintOf(c).ID, req.SchoolID, strings.TrimSpace(req.Note), s.Cfg.Now()); err != nil {
+		return err
+	}
+	return redirectWithFlash(c, safeNext(c.FormValue("next")), "complaint.assigned")
+}
+
+func (s *Server) complaintCloseForm(c echo.Context) error {
+	var req feedbackRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	if _, err := models.CloseComplaint(c.Request().Context(), s.DB, complaintOf(c).ID, strings.TrimSpace(req.Feedback), s.Cfg.Now()); err != nil {
+		return err
+	}
+	return redirectWithFlash(c, safeNext(c.FormValue("next")), "complaint.closed")
+}
+
+func (s *Server) complaintRespondForm(c echo.Context) error {
+	var req responseRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	if _, err := models.RespondComplaint(c.Request().Context(), s.DB, complaintOf(c).ID, TargetOf(c).SchoolID, strings.TrimSpace(req.Response), s.Cfg.Now()); err != nil {
+		return err
+	}
+	return redirectWithFlash(c, safeNext(c.FormValue("next")), "complaint.responded")
+}
+
+type complaintFormData struct {
+	Regions    []models.Region
+	Categories []string
+	Form       complaintRequest
+	Filed      *TrackedComplaint
+}
+
+func (s *Server) complaintForm(c echo.Context, status int, data complaintFormData, errMsg string) error {
+	var regions []models.Region
+	if err := s.DB.WithContext(c.Request().Context()).Order("code").Find(&regions).Error; err != nil {
+		return err
+	}
+	data.Regions, data.Categories = regions, policies.ComplaintCategories
+	if data.Form.RegionCode == "" {
+		data.Form.RegionCode = c.QueryParam("region")
+	}
+	p := s.page(c, "complaint.form_title", data)
+	p.Error = errMsg
+	return s.renderPageModel(c, status, "bureau/complaint_form", p)
+}
+
+func (s *Server) complaintFormPage(c echo.Context) error {
+	return s.complaintForm(c, http.StatusOK, complaintFormData{}, "")
+}
+
+// complaintFormSubmit files the public form; errors show on the form again
+// (with the reporter's text kept), and success shows the tracking code.
+func (s *Server) complaintFormSubmit(c echo.Context) error {
+	var req complaintRequest
+	err := bind(c, &req)
+	var cp *models.Complaint
+	if err == nil {
+		cp, err = s.fileComplaint(c, req)
+	}
+	if err != nil {
+		e, ok := models.AsError(err)
+		if !ok {
+			return err
+		}
+		return s.complaintForm(c, statusOf[e.Kind], complaintFormData{Form: req}, translator(c).T(e.MsgID, e.Params))
+	}
+	t := tracked(cp)
+	return s.complaintForm(c, http.StatusCreated, complaintFormData{Filed: &t}, "")
+}
+
+type trackPageData struct {
+	Code      string
+	Complaint *TrackedComplaint
+	NotFound  bool
+}
+
+func (s *Server) complaintTrackPage(c echo.Context) error {
+	data := trackPageData{Code: strings.TrimSpace(c.QueryParam("code"))}
+	if data.Code != "" {
+		cp, err := models.ComplaintByCode(c.Request().Context(), s.DB, data.Code)
+		if err != nil {
+			data.NotFound = true
+		} else {
+			t := tracked(cp)
+			data.Complaint = &t
+		}
+	}
+	return s.renderPage(c, http.StatusOK, "bureau/complaint_track", "complaint.track_title", data)
+}
+
+type settingsPageData struct {
+	Region   models.Region
+	Cycles   map[string]bool
+	Rules    []policies.AlertRule
+	AllCycle []string
+}
+
+func (s *Server) bureauSettingsPage(c echo.Context) error {
+	r, err := models.GetRegion(c.Request().Context(), s.DB, c.Param("code"))
+	if err != nil {
+		return err
+	}
+	bs, err := s.bureauSettings(c)
+	if err != nil {
+		return err
+	}
+	data := settingsPageData{Region: *r, Cycles: map[string]bool{}, Rules: bs.AlertRules, AllCycle: policies.ReportCycles}
+	for _, cy := range bs.ReportCycles {
+		data.Cycles[cy] = true
+	}
+	return s.renderPage(c, http.StatusOK, "bureau/settings", "bureau.settings_title", data)
+}
+
+// bureauSettingsSubmit reads the settings form: the cycles ticked, and for
+// each rule (rule_id[i], rule_key[i], rule_op[i], rule_threshold[i]).
+func (s *Server) bureauSettingsSubmit(c echo.Context) error {
+	form, err := c.FormParams()
+	if err != nil {
+		return models.Invalid("error.bad_request", nil)
+	}
+	req := BureauSettings{ReportCycles: form["cycle"], AlertRules: []policies.AlertRule{}}
+	ids, keys, ops, ths := form["rule_id"], form["rule_key"], form["rule_op"], form["rule_threshold"]
+	for i := range ids {
+		if i >= len(keys) || i >= len(ops) || i >= len(ths) {
+			break
+		}
+		if strings.TrimSpace(ids[i]) == "" && strings.TrimSpace(keys[i]) == "" {
+			continue // an empty row of the form
+		}
+		th, err := strconv.ParseFloat(strings.TrimSpace(ths[i]), 64)
+		if err != nil {
+			return models.Invalid("bureau.rule_invalid", map[string]any{"Rule": ids[i]})
+		}
+		req.AlertRules = append(req.AlertRules, policies.AlertRule{ID: strings.TrimSpace(ids[i]), Key: strings.TrimSpace(keys[i]), Op: ops[i], Threshold: th})
+	}
+	if err := s.saveBureauSettings(c, req); err != nil {
+		return err
+	}
+	return redirectWithFlash(c, "/regions/"+c.Param("code")+"/settings", "bureau.settings_saved")
+}
+
+func (s *Server) jobRunsPage(c echo.Context) error {
+	rs, err := models.RecentJobRuns(c.Request().Context(), s.DB, c.QueryParam("job"), 200)
+	if err != nil {
+		return err
+	}
+	return s.renderPage(c, http.StatusOK, "bureau/jobs", "bureau.jobs_title", rs)
+}
+
+type reminderView struct {
+	Text string
+	Link string
+	When string
+}
+
+func (s *Server) remindersPage(c echo.Context) error {
+	rs, err := models.RemindersOf(c.Request().Context(), s.DB, viewerOf(c).User.ID)
+	if err != nil {
+		return err
+	}
+	tr := translator(c)
+	var out []reminderView
+	for _, r := range rs {
+		out = append(out, reminderView{Text: tr.T(r.MsgID, r.ParamMap()), Link: r.Link, When: models.School{}.Today(r.CreatedAt)})
+	}
+	return s.renderPage(c, http.StatusOK, "bureau/reminders", "reminder.title", out)
+}
