@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -58,20 +59,71 @@ func ComputeIndicators(ctx context.Context, db *gorm.DB, schoolIDs []int64, from
 }
 
 // StudentCounts is the number of enrolled students per school (the default
-// weight when schools are averaged into a region).
+// weight when schools are averaged into a region). Counting a district's
+// students takes tens of milliseconds, so the counts are kept for a few
+// minutes per database: enrollment hardly moves within a day.
 func StudentCounts(ctx context.Context, db *gorm.DB, schoolIDs []int64) (map[int64]float64, error) {
-	var rows []struct {
-		SchoolID int64
-		N        int64
+	var key any
+	if sqlDB, err := db.DB(); err == nil {
+		key = sqlDB
 	}
-	err := db.WithContext(ctx).Model(&Student{}).Select("school_id, COUNT(*) AS n").
-		Where("school_id IN ?", schoolIDs).Group("school_id").Scan(&rows).Error
-	out := make(map[int64]float64, len(rows))
-	for _, r := range rows {
-		out[r.SchoolID] = float64(r.N)
+	var c *studentCounts
+	if key != nil {
+		studentCountMu.Lock()
+		c = studentCountCache[key]
+		studentCountMu.Unlock()
 	}
-	return out, err
+	if c == nil || time.Since(c.at) > studentCountTTL || !c.covers(schoolIDs) {
+		var rows []struct {
+			SchoolID int64
+			N        int64
+		}
+		err := db.WithContext(ctx).Model(&Student{}).Select("school_id, COUNT(*) AS n").Group("school_id").Scan(&rows).Error
+		if err != nil {
+			return nil, err
+		}
+		c = &studentCounts{at: time.Now(), n: make(map[int64]float64, len(rows))}
+		for _, r := range rows {
+			c.n[r.SchoolID] = float64(r.N)
+		}
+		c.known = map[int64]bool{}
+		for _, id := range schoolIDs {
+			c.known[id] = true
+		}
+		if key != nil {
+			studentCountMu.Lock()
+			studentCountCache[key] = c
+			studentCountMu.Unlock()
+		}
+	}
+	out := make(map[int64]float64, len(schoolIDs))
+	for _, id := range schoolIDs {
+		out[id] = c.n[id]
+	}
+	return out, nil
 }
+
+const studentCountTTL = 5 * time.Minute
+
+type studentCounts struct {
+	at    time.Time
+	n     map[int64]float64
+	known map[int64]bool
+}
+
+func (c *studentCounts) covers(ids []int64) bool {
+	for _, id := range ids {
+		if _, ok := c.n[id]; !ok && !c.known[id] {
+			return false
+		}
+	}
+	return true
+}
+
+var (
+	studentCountMu    sync.Mutex
+	studentCountCache = map[any]*studentCounts{}
+)
 
 // RollupValues combines schools' values into one set: counts are summed;
 // everything else (percentages, minutes, hours, ratios) is averaged over the
