@@ -58,12 +58,26 @@ func fixtureIndicators(t *testing.T, db *gorm.DB) {
 		return out, err
 	}
 	t.Cleanup(models.RegisterIndicators(models.IndicatorSource{Group: "afterschool", Compute: compute, Defs: []models.IndicatorDef{
-		{Key: "as.coverage_pct", Group: "afterschool", MsgID: "fixture.as.coverage", Unit: "pct", HigherIsBetter: true},
+		{Key: "fixture.coverage_pct", Group: "afterschool", MsgID: "fixture.as.coverage", Unit: "pct", HigherIsBetter: true},
 	}}))
 	t.Cleanup(models.RegisterIndicators(models.IndicatorSource{Group: "homework", Compute: compute, Defs: []models.IndicatorDef{
-		{Key: "hw.max_class_over_cap_days", Group: "homework", MsgID: "fixture.hw.over_cap_days", Unit: "days"},
-		{Key: "hw.refused_saves", Group: "homework", MsgID: "fixture.hw.refused", Unit: "count"},
+		{Key: "fixture.over_cap_days", Group: "homework", MsgID: "fixture.hw.over_cap_days", Unit: "days"},
+		{Key: "fixture.refused", Group: "homework", MsgID: "fixture.hw.refused", Unit: "count"},
 	}}))
+}
+
+// useFixtureRules makes the city's alert rules read the fixture keys (and
+// the complaints group), so the tests do not depend on other areas' keys.
+func useFixtureRules(t *testing.T, e *env, coverage float64) {
+	t.Helper()
+	status, body := e.login("bureau.fuxin").do(http.MethodPut, "/api/v1/regions/210900/settings/bureau", map[string]any{"report_cycles": []string{},
+		"alert_rules": []map[string]any{
+			{"id": "AS-03", "key": "fixture.coverage_pct", "op": "lt", "threshold": coverage},
+			{"id": "HW-02/03", "key": "fixture.over_cap_days", "op": "gte", "threshold": 2},
+			{"id": "MON-04", "key": "cp.overdue", "op": "gt", "threshold": 0}}})
+	if status != 200 {
+		t.Fatalf("alert rules: %d %v", status, body)
+	}
 }
 
 // setFixture stores one value per school and key on date.
@@ -81,6 +95,7 @@ func setFixture(t *testing.T, db *gorm.DB, schoolID int64, date, key string, v f
 // hz1 (coverage 90%, AS-03) and the second school (3 over-cap days, HW-02/03).
 func fillFixture(t *testing.T, e *env) {
 	t.Helper()
+	useFixtureRules(t, e, 0.95)
 	for i, s := range e.District.Schools {
 		cov, over := 0.98, 1.0
 		switch {
@@ -89,9 +104,9 @@ func fillFixture(t *testing.T, e *env) {
 		case i == 1:
 			over = 3
 		}
-		setFixture(t, e.DB, s.ID, testToday, "as.coverage_pct", cov)
-		setFixture(t, e.DB, s.ID, testToday, "hw.max_class_over_cap_days", over)
-		setFixture(t, e.DB, s.ID, testToday, "hw.refused_saves", float64(i))
+		setFixture(t, e.DB, s.ID, testToday, "fixture.coverage_pct", cov)
+		setFixture(t, e.DB, s.ID, testToday, "fixture.over_cap_days", over)
+		setFixture(t, e.DB, s.ID, testToday, "fixture.refused", float64(i))
 	}
 }
 
@@ -145,7 +160,7 @@ func TestBureauDashboard(t *testing.T) {
 				t.Fatalf("%d schools, want %d", len(d.Schools), len(e.District.Schools))
 			}
 			for _, s := range d.Schools {
-				if _, ok := s.Indicators["as.coverage_pct"]; !ok {
+				if _, ok := s.Indicators["fixture.coverage_pct"]; !ok {
 					t.Errorf("%s has no after-school indicator", s.Name)
 				}
 				if _, ok := s.Indicators["cp.open"]; !ok {
@@ -153,8 +168,10 @@ func TestBureauDashboard(t *testing.T) {
 				}
 			}
 			// Worst first: hz1 breaches AS-03 and has the seeded overdue complaint.
-			if d.Schools[0].ID != hz1.ID || !contains(d.Schools[0].Breaches, "AS-03") {
-				t.Errorf("first school %s %v, want hz1 with AS-03", d.Schools[0].Name, d.Schools[0].Breaches)
+			for _, s := range d.Schools {
+				if s.ID == hz1.ID && (!contains(s.Breaches, "AS-03") || !contains(s.Breaches, "MON-04") || s.Score < 30) {
+					t.Errorf("hz1 breaches %v, score %v", s.Breaches, s.Score)
+				}
 			}
 			for i := 1; i < len(d.Schools); i++ {
 				if d.Schools[i].Score > d.Schools[i-1].Score {
@@ -164,31 +181,31 @@ func TestBureauDashboard(t *testing.T) {
 			// The region's coverage is the student-weighted mean; counts are summed.
 			var num, den, refused float64
 			for _, s := range d.Schools {
-				num += s.Indicators["as.coverage_pct"] * float64(s.Students)
+				num += s.Indicators["fixture.coverage_pct"] * float64(s.Students)
 				den += float64(s.Students)
-				refused += s.Indicators["hw.refused_saves"]
+				refused += s.Indicators["fixture.refused"]
 			}
-			if got, want := d.Rollup.Indicators["as.coverage_pct"], math.Round(num/den*10000)/10000; got != want || d.Rollup.Schools != 14 {
+			if got, want := d.Rollup.Indicators["fixture.coverage_pct"], math.Round(num/den*10000)/10000; got != want || d.Rollup.Schools != 14 {
 				t.Errorf("region coverage %v, want %v", got, want)
 			}
-			if d.Rollup.Indicators["hw.refused_saves"] != refused || refused != 91 {
-				t.Errorf("refused saves %v, want the sum %v", d.Rollup.Indicators["hw.refused_saves"], refused)
+			if d.Rollup.Indicators["fixture.refused"] != refused || refused != 91 {
+				t.Errorf("refused saves %v, want the sum %v", d.Rollup.Indicators["fixture.refused"], refused)
 			}
 			if len(d.SubRegions) != 7 {
 				t.Fatalf("%d sub-regions", len(d.SubRegions))
 			}
 			for _, sr := range d.SubRegions {
-				if sr.Code == "210902" && (sr.Schools != 2 || sr.Indicators["as.coverage_pct"] >= 0.98) {
+				if sr.Code == "210902" && (sr.Schools != 2 || sr.Indicators["fixture.coverage_pct"] >= 0.98) {
 					t.Errorf("海州区 rollup %+v", sr)
 				}
 			}
 		})
 		t.Run("SortByIndicator", func(t *testing.T) {
-			d := getDashboard(t, fuxin, "/api/v1/regions/210900/dashboard?sort=hw.max_class_over_cap_days")
-			if d.Schools[0].Indicators["hw.max_class_over_cap_days"] != 3 {
+			d := getDashboard(t, fuxin, "/api/v1/regions/210900/dashboard?sort=fixture.over_cap_days")
+			if d.Schools[0].Indicators["fixture.over_cap_days"] != 3 {
 				t.Errorf("worst over-cap school not first: %+v", d.Schools[0])
 			}
-			d = getDashboard(t, fuxin, "/api/v1/regions/210900/dashboard?sort=as.coverage_pct")
+			d = getDashboard(t, fuxin, "/api/v1/regions/210900/dashboard?sort=fixture.coverage_pct")
 			if d.Schools[0].ID != hz1.ID {
 				t.Errorf("lowest coverage not first: %s", d.Schools[0].Name)
 			}
@@ -270,9 +287,8 @@ func TestBureauExportEqualsDashboard(t *testing.T) {
 		}
 		defer f.Close()
 		sheets := f.GetSheetList()
-		want := []string{"汇总", "投诉", "课后服务", "作业"}
-		if strings.Join(sheets, ",") != strings.Join(want, ",") {
-			t.Fatalf("sheets %v, want %v", sheets, want)
+		if sheets[0] != "汇总" || !contains(sheets, "投诉") || !contains(sheets, "课后服务") || !contains(sheets, "作业") {
+			t.Fatalf("sheets %v", sheets)
 		}
 		byID := map[string]map[string]float64{}
 		for _, s := range d.Schools {
@@ -283,7 +299,7 @@ func TestBureauExportEqualsDashboard(t *testing.T) {
 			byID[sr.Code] = sr.Indicators
 		}
 		keyOf := map[string]string{"收到投诉（个）": "cp.filed", "未办结投诉（个）": "cp.open", "超期未办结（个）": "cp.overdue",
-			"fixture.as.coverage（%）": "as.coverage_pct", "fixture.hw.over_cap_days（天）": "hw.max_class_over_cap_days", "fixture.hw.refused（个）": "hw.refused_saves"}
+			"fixture.as.coverage（%）": "fixture.coverage_pct", "fixture.hw.over_cap_days（天）": "fixture.over_cap_days", "fixture.hw.refused（个）": "fixture.refused"}
 		checked := 0
 		for _, sh := range sheets[1:] {
 			rows, err := f.GetRows(sh, excelize.Options{RawCellValue: true})
@@ -339,7 +355,7 @@ func TestBureauExportEqualsDashboard(t *testing.T) {
 			}
 		}
 		for _, r := range recs[1:] {
-			if v, ok := byID[r[1]]["as.coverage_pct"]; ok {
+			if v, ok := byID[r[1]]["fixture.coverage_pct"]; ok {
 				if got, _ := strconv.ParseFloat(r[col], 64); got != v {
 					t.Errorf("csv %s coverage %v, dashboard %v", r[2], got, v)
 				}
@@ -376,7 +392,7 @@ func TestBureauReports(t *testing.T) {
 			t.Fatalf("MON-01: no draft for 2026-11-2 due 11-30: %v", current)
 		}
 		snap := current["snapshot"].(map[string]any)["indicators"].(map[string]any)
-		if snap["as.coverage_pct"] != 0.9 {
+		if snap["fixture.coverage_pct"] != 0.9 {
 			t.Fatalf("snapshot %v", snap)
 		}
 		if overdue == nil || overdue["status"] != "draft" || overdue["due_date"].(string) >= testToday {
@@ -398,19 +414,19 @@ func TestBureauReports(t *testing.T) {
 			t.Fatalf("edit after submit: %d %v", status, body)
 		}
 		// New figures do not reach the submitted snapshot, only drafts.
-		setFixture(t, e.DB, hz1.ID, testToday, "as.coverage_pct", 0.5)
+		setFixture(t, e.DB, hz1.ID, testToday, "fixture.coverage_pct", 0.5)
 		other := e.District.Schools[2]
-		setFixture(t, e.DB, other.ID, testToday, "as.coverage_pct", 0.5)
+		setFixture(t, e.DB, other.ID, testToday, "fixture.coverage_pct", 0.5)
 		if _, err := models.EnsureReportDrafts(ctx, e.DB, testToday); err != nil {
 			t.Fatal(err)
 		}
 		_, body = principal.do(http.MethodGet, path, nil)
-		if got := body["snapshot"].(map[string]any)["indicators"].(map[string]any)["as.coverage_pct"]; got != 0.9 {
+		if got := body["snapshot"].(map[string]any)["indicators"].(map[string]any)["fixture.coverage_pct"]; got != 0.9 {
 			t.Fatalf("submitted snapshot changed to %v", got)
 		}
 		var draft models.SchoolReport
 		e.DB.Where("school_id = ? AND period_key = ?", other.ID, "2026-11-2").First(&draft)
-		if draft.Snapshot().Indicators["as.coverage_pct"] != 0.5 {
+		if draft.Snapshot().Indicators["fixture.coverage_pct"] != 0.5 {
 			t.Fatalf("draft snapshot not refreshed: %v", draft.Snapshot().Indicators)
 		}
 		// Review: other regions' bureaus cannot see it; a return needs a comment.
@@ -480,12 +496,13 @@ func TestBureauAlerts(t *testing.T) {
 		fillFixture(t, e)
 		ctx := context.Background()
 		day, _ := time.Parse(models.DateLayout, testToday)
-		n, err := models.EvaluateAlerts(ctx, e.DB, day)
-		if err != nil {
+		if _, err := models.EvaluateAlerts(ctx, e.DB, day); err != nil {
 			t.Fatal(err)
 		}
-		if n != 2 {
-			t.Fatalf("raised %d alerts, want AS-03 for hz1 and HW-02/03 for the second school", n)
+		var raised []models.Alert
+		e.DB.Where("rule IN ? AND period_key = ?", []string{"AS-03", "HW-02/03"}, "2026-W48").Order("rule").Find(&raised)
+		if len(raised) != 2 || raised[0].SchoolID != e.hz1().ID || raised[1].SchoolID != e.District.Schools[1].ID {
+			t.Fatalf("raised %+v, want AS-03 for hz1 and HW-02/03 for the second school", raised)
 		}
 		if n, _ := models.EvaluateAlerts(ctx, e.DB, day); n != 0 {
 			t.Fatalf("second evaluation raised %d more", n)
@@ -533,12 +550,7 @@ func TestBureauAlerts(t *testing.T) {
 			t.Errorf("re-raised %d", n)
 		}
 		// A stricter threshold set by the city bureau applies to its schools.
-		fuxin := e.login("bureau.fuxin")
-		status, _ = fuxin.do(http.MethodPut, "/api/v1/regions/210900/settings/bureau", map[string]any{"report_cycles": []string{},
-			"alert_rules": []map[string]any{{"id": "AS-03", "key": "as.coverage_pct", "op": "lt", "threshold": 0.99}}})
-		if status != 200 {
-			t.Fatalf("settings: %d", status)
-		}
+		useFixtureRules(t, e, 0.99)
 		if n, _ := models.EvaluateAlerts(ctx, e.DB, day); n != 13 {
 			t.Errorf("threshold 99%% raised %d alerts, want the 13 other schools", n)
 		}
