@@ -478,10 +478,8 @@ func parseResults(name string, data []byte) ([]models.ResultRow, error) {
 		if len(rec) == 0 || strings.TrimSpace(strings.Join(rec, "")) == "" {
 			continue
 		}
-		if i == 0 && len(rec) > 1 {
-			if _, err := strconv.ParseFloat(strings.TrimSpace(rec[1]), 64); err != nil {
-				continue // header
-			}
+		if i == 0 && isHeader(rec) {
+			continue
 		}
 		row := models.ResultRow{StudentNo: strings.TrimSpace(rec[0])}
 		for j, cell := range rec[1:] {
@@ -498,6 +496,19 @@ func parseResults(name string, data []byte) ([]models.ResultRow, error) {
 		out = append(out, row)
 	}
 	return out, nil
+}
+
+// isHeader tells a header row: its first cell has no digit (学号, student_no)
+// or its second is not a number.
+func isHeader(rec []string) bool {
+	if !strings.ContainsAny(rec[0], "0123456789") {
+		return true
+	}
+	if len(rec) > 1 {
+		_, err := strconv.ParseFloat(strings.TrimSpace(rec[1]), 64)
+		return err != nil
+	}
+	return false
 }
 
 // resultRows reads results from a JSON body, an uploaded file (field
@@ -660,7 +671,7 @@ func examCalendar(tr *views.Translator, name string, rows []models.ExamRow, loc 
 			ev.SetAllDayEndAt(day.AddDate(0, 0, 1))
 		}
 	}
-	return cal.Serialize()
+	return cal.Serialize(ics.WithNewLine("\r\n"))
 }
 
 func gradesLabel(gs []int) string {

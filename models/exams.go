@@ -1058,3 +1058,9 @@ func MonthGrid(month string) ([][]string, error) {
 	}
 	return weeks, nil
 }
+
+// RefreshExamDayStats recomputes the rollup of one school and date (for
+// bulk loads such as the demo seed).
+func RefreshExamDayStats(ctx context.Context, db *gorm.DB, schoolID int64, date string) error {
+	return Tx(ctx, db, func(tx *gorm.DB) error { return refreshDayStats(ctx, tx, schoolID, date) })
+}
