@@ -513,4 +513,3 @@ func (s *Server) calendarTokenForm(c echo.Context) error {
 	}
 	return s.renderPage(c, http.StatusOK, "exams/token", "exams.subscribe", tokenPageData{URL: s.calendarURL(c, token)})
 }
-

@@ -204,7 +204,9 @@ func localized(c echo.Context, err error) error {
 	return e
 }
 
-func (s *Server) schoolToday(c echo.Context, school *models.School) string { return school.Today(s.Cfg.Now()) }
+func (s *Server) schoolToday(c echo.Context, school *models.School) string {
+	return school.Today(s.Cfg.Now())
+}
 
 func (s *Server) apiCreateExam(c echo.Context) error {
 	var req examRequest
