@@ -60,6 +60,15 @@ func TestExamLegality(t *testing.T) {
 			if status != http.StatusCreated || body["status"] != "draft" || body["id"] == nil {
 				t.Fatalf("got %d %v", status, body)
 			}
+			// Legality is checked on edit too: moving it to grade 5 is EX-03.
+			path := fmt.Sprintf("/api/v1/exams/%v", body["id"])
+			status, body = c.do(http.MethodPut, path, map[string]any{"grades": []int{5}, "subject": "历史", "kind": "midterm", "date": "2026-11-18"})
+			if status != http.StatusUnprocessableEntity || ruleOf(body) != "EX-03" {
+				t.Fatalf("edit to grade 5: %d %v", status, body)
+			}
+			if status, body := c.do(http.MethodGet, path, nil); status != 200 || fmt.Sprint(body["grades"]) != "[8]" {
+				t.Fatalf("refused edit changed the exam: %d %v", status, body)
+			}
 		})
 		t.Run("refusals are counted by rule for the bureau", func(t *testing.T) {
 			var rows []models.ExamRefusal
@@ -71,13 +80,13 @@ func TestExamLegality(t *testing.T) {
 					t.Errorf("refusal dated %s, want the attempt's day %s", r.Date, testToday)
 				}
 			}
-			for _, rule := range []string{"EX-01", "EX-02", "EX-03", "EX-04", "EX-05", "CAL-03"} {
-				if got[rule] != 1 {
+			for rule, want := range map[string]int{"EX-01": 1, "EX-02": 1, "EX-03": 2, "EX-04": 1, "EX-05": 1, "CAL-03": 1} {
+				if got[rule] != want {
 					t.Errorf("%s counted %d times, want 1 (%v)", rule, got[rule], got)
 				}
 			}
 			vals := indicatorsOf(t, e, "exams")
-			if vals["ex.refused_attempts"] != 6 || vals["ex.events_total"] == 0 || vals["ex.blocked_papers"] != 1 {
+			if vals["ex.refused_attempts"] != 7 || vals["ex.events_total"] == 0 || vals["ex.blocked_papers"] != 1 {
 				t.Errorf("indicators %v", vals)
 			}
 		})
@@ -529,6 +538,12 @@ func TestExamPages(t *testing.T) {
 		status, page = parent.get(fmt.Sprintf("/schools/%d/exams?month=2027-01", hz1.ID))
 		if status != 200 || strings.Contains(page, "待审批") || strings.Contains(page, "已批准") {
 			t.Fatalf("guardian calendar: %d or shows unpublished exams", status)
+		}
+		var g4 models.ExamEvent
+		e.DB.Where("school_id = ? AND grades = ? AND kind = ? AND status = ?", hz1.ID, "4", "final", models.ExamPublished).First(&g4)
+		status, page = parent.get(fmt.Sprintf("/exams/%d", g4.ID))
+		if status != 200 || !strings.Contains(page, "孩子的考试结果") || strings.Contains(page, "总分") || strings.Contains(page, "bands-chart") {
+			t.Errorf("guardian exam page: %d, or shows staff content", status)
 		}
 		if status, _ := parent.get(fmt.Sprintf("/exams/%d", mid.ID)); status != http.StatusNotFound {
 			t.Errorf("guardian of a grade-4 child on a grade-8 exam: %d", status)
