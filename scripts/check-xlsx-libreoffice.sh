@@ -66,7 +66,9 @@ for path in sorted(glob.glob(os.path.join(work, "csv", "*.csv"))):
             if key not in want:
                 assert cell == "", (sheet, row[1], key, cell)
                 continue
-            got = float(cell)
+            # Percent-formatted cells come out as "66.6666666666667%": the
+            # value (15 significant digits) in the cell's format.
+            got = float(cell[:-1]) / 100 if cell.endswith("%") else float(cell)
             checked += 1
             if abs(got - want[key]) > 1e-9:
                 bad += 1
