@@ -3,17 +3,32 @@ package main
 import (
 	"context"
 	"log/slog"
+	"os"
+	"time"
 
 	"jianfu/app"
 	"jianfu/scheduler"
 )
 
 // startJobs starts the scheduled jobs of this replica (bureau monitoring:
-// report drafts, indicator snapshots, alerts, reminders) and returns their
-// stop function. On PostgreSQL every replica starts them and the elected
-// one runs them; each (job, period) runs once across replicas.
+// report drafts, indicator snapshots, alerts, reminders, and a heartbeat
+// every JOB_HEARTBEAT_EVERY, default 1m) and returns their stop function. On
+// PostgreSQL every replica schedules them and the elected one runs them;
+// each (job, period) runs once across replicas.
 func startJobs(ctx context.Context, srv *app.Server) (func(), error) {
-	s, err := scheduler.New(scheduler.Options{DB: srv.DB, Now: srv.Cfg.Now}, scheduler.BureauJobs(srv.DB))
+	every := time.Minute
+	if v := os.Getenv("JOB_HEARTBEAT_EVERY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return nil, err
+		}
+		every = d
+	}
+	hb, err := scheduler.HeartbeatJob(srv.DB, every)
+	if err != nil {
+		return nil, err
+	}
+	s, err := scheduler.New(scheduler.Options{DB: srv.DB, Now: srv.Cfg.Now}, append(scheduler.BureauJobs(srv.DB), hb))
 	if err != nil {
 		return nil, err
 	}

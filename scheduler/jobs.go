@@ -77,3 +77,27 @@ func BureauJobs(db *gorm.DB) []Job {
 			}},
 	}
 }
+
+// JobHeartbeat records that the scheduler is alive and which replica leads.
+const JobHeartbeat = "heartbeat"
+
+// HeartbeatJob runs every `every` (a minute in production; whole seconds
+// dividing a minute are allowed, which the two-process test uses). Its
+// job_runs rows show, period by period, that exactly one replica ran it.
+func HeartbeatJob(db *gorm.DB, every time.Duration) (Job, error) {
+	var def gocron.JobDefinition
+	switch {
+	case every == time.Minute:
+		def = gocron.CronJob("* * * * *", false)
+	case every >= time.Second && every < time.Minute && every%time.Second == 0 && 60%int(every/time.Second) == 0:
+		def = gocron.CronJob(fmt.Sprintf("*/%d * * * * *", int(every/time.Second)), true)
+	default:
+		return Job{}, fmt.Errorf("heartbeat: %s is not a minute or whole seconds dividing a minute", every)
+	}
+	return Job{Name: JobHeartbeat, Def: def, Period: EveryPeriod(every),
+		Run: func(ctx context.Context, now time.Time, period string) (string, error) {
+			// Keep a week of heartbeats: enough to see who led when.
+			err := db.WithContext(ctx).Where("job = ? AND started_at < ?", JobHeartbeat, now.UTC().AddDate(0, 0, -7)).Delete(&models.JobRun{}).Error
+			return "alive", err
+		}}, nil
+}
