@@ -29,6 +29,8 @@ func init() {
 		HomeLink{Role: policies.RolePrincipal, Label: "bureau.nav.school_complaints", Icon: "📮", URL: schoolURL("/complaints")},
 		HomeLink{Role: policies.RoleAdmin, Label: "bureau.nav.jobs", Icon: "⏱", URL: func(models.Grant) string { return "/admin/jobs" }},
 		HomeLink{Role: policies.RoleParent, Label: "complaint.nav", Icon: "📮", URL: func(models.Grant) string { return "/complaints/new" }},
+		HomeLink{Role: policies.RolePrincipal, Label: "reminder.title", Icon: "🔔", URL: func(models.Grant) string { return "/reminders" }},
+		HomeLink{Role: policies.RoleHeadTeacher, Label: "reminder.title", Icon: "🔔", URL: func(models.Grant) string { return "/reminders" }},
 	)
 }
 
