@@ -34,6 +34,9 @@ const (
 	// DefaultMaxProgramsPerStudent is the default per-student maximum of
 	// programs (enrolled, waitlisted or applied) in a term (setting).
 	DefaultMaxProgramsPerStudent = 3
+	// MaxRankedChoices is how many programs a student may rank in a lottery
+	// application window.
+	MaxRankedChoices = 5
 )
 
 // Setting keys of the after-school area.
@@ -428,7 +431,8 @@ type LotteryResult struct {
 //     has a place left, they hold fewer than max programs, and it does not
 //     overlap what they already hold — everyone's first choice before anyone's
 //     second.
-//  3. Choices not won go to the program's waitlist, in draw order.
+//  3. Choices not won go to the program's waitlist, in draw order, when
+//     the student could still take them (no clash, under the maximum).
 //
 // The same seed and input give the same result.
 func RunLottery(seed uint64, programs []LotteryProgram, applicants []LotteryApplicant, maxPerStudent int) LotteryResult {
@@ -473,9 +477,11 @@ func RunLottery(seed uint64, programs []LotteryProgram, applicants []LotteryAppl
 			}
 		}
 	}
-	for _, a := range apps {
+	for i, a := range apps {
 		for _, pid := range a.Choices {
-			if _, ok := places[pid]; ok && !won[[2]int64{a.StudentID, pid}] {
+			// A waitlist place must be one the student could take when
+			// promoted: no clash with what they hold, and under the maximum.
+			if _, ok := places[pid]; ok && !won[[2]int64{a.StudentID, pid}] && held[i] < maxPerStudent && !AnyOverlap(holding[i], slotsOf[pid]) {
 				res.Waitlist[pid] = append(res.Waitlist[pid], a.StudentID)
 			}
 		}
