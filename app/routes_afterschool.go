@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
-	"gorm.io/gorm"
 
 	"jianfu/models"
 	"jianfu/policies"
@@ -72,11 +71,10 @@ func (s *Server) isLeader(c echo.Context, schoolID int64) bool {
 }
 
 type planRequest struct {
-	TermID      int64                     `json:"term_id"`
-	Days        []planDay                 `json:"days" validate:"required,min=1,max=7,dive"`
-	Segments    []planSegment             `json:"segments" validate:"omitempty,max=10,dive"`
-	OffWorkTime string                    `json:"off_work_time" validate:"omitempty,hhmm"`
-	raw         []policies.ServiceSegment `json:"-"`
+	TermID      int64         `json:"term_id"`
+	Days        []planDay     `json:"days" validate:"required,min=1,max=7,dive"`
+	Segments    []planSegment `json:"segments" validate:"omitempty,max=10,dive"`
+	OffWorkTime string        `json:"off_work_time" validate:"omitempty,hhmm"`
 }
 
 type planDay struct {
@@ -639,5 +637,3 @@ func (s *Server) apiRegionOffWork(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, map[string]any{"region": c.Param("code"), "off_work_time": req.Value})
 }
-
-var _ = gorm.ErrRecordNotFound
