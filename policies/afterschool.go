@@ -89,7 +89,6 @@ type ServicePlanSpec struct {
 	OffWorkTime string
 }
 
-
 // Minutes parses "HH:MM" into minutes after midnight; ok is false when s is
 // not a valid time.
 func Minutes(s string) (int, bool) {

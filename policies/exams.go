@@ -51,7 +51,6 @@ const (
 	RuleExamDayLoad = "EX-DAY"
 )
 
-
 // ExamPlan is what the legality check needs of one exam event.
 type ExamPlan struct {
 	ID              int64
