@@ -51,15 +51,6 @@ const (
 	RuleExamDayLoad = "EX-DAY"
 )
 
-// Violation is one rule that says no (or flags), with its message id and
-// parameters for the catalog. Blocking violations stop an approval.
-type Violation struct {
-	Rule     string         `json:"rule"`
-	MsgID    string         `json:"-"`
-	Params   map[string]any `json:"-"`
-	Blocking bool           `json:"blocking"`
-}
-
 // ExamPlan is what the legality check needs of one exam event.
 type ExamPlan struct {
 	ID              int64

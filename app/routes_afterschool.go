@@ -1,0 +1,639 @@
+package app
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"jianfu/models"
+	"jianfu/policies"
+)
+
+// After-school service (课后服务, issue 4): plans, programs, enrollment,
+// sessions and attendance, staff hours. Rules AS-01..AS-10.
+
+func init() { registerArea(func(s *Server) { s.afterschoolRoutes() }) }
+
+func (s *Server) afterschoolRoutes() {
+	api := s.E.Group("/api/v1")
+	school := SchoolParam("school")
+	program := SchoolOf("id", schoolOfRow[models.Program])
+	enrollment := SchoolOf("id", schoolOfRow[models.Enrollment])
+	session := SchoolOf("id", schoolOfRow[models.ProgramSession])
+	s.route(api, http.MethodPut, "/schools/:school/service-plan", s.apiPutServicePlan, Allow("service", "write", school))
+	s.route(api, http.MethodGet, "/schools/:school/service-plan", s.apiGetServicePlan, Allow("service", "read", school))
+	s.route(api, http.MethodPost, "/schools/:school/programs", s.apiCreateProgram, Allow("program", "write", school))
+	s.route(api, http.MethodGet, "/schools/:school/programs", s.apiPrograms, Allow("program", "read", school))
+	s.route(api, http.MethodPost, "/schools/:school/lottery", s.apiRunLottery, Allow("program", "write", school))
+	s.route(api, http.MethodGet, "/schools/:school/staff-hours", s.apiStaffHours, Allow("program", "write", school))
+	s.route(api, http.MethodGet, "/schools/:school/timetable/solve", s.apiSolveTimetable, Allow("program", "write", school))
+	s.route(api, http.MethodGet, "/programs/:id", s.apiProgram, Allow("program", "read", program))
+	s.route(api, http.MethodGet, "/programs/:id/roster", s.apiRoster, Allow("program", "read", program))
+	s.route(api, http.MethodGet, "/programs/:id/sessions", s.apiSessions, Allow("program", "read", program))
+	s.route(api, http.MethodPost, "/programs/:id/enrollments", s.apiEnroll, Allow("enrollment", "write", program))
+	s.route(api, http.MethodDelete, "/enrollments/:id", s.apiWithdraw, Allow("enrollment", "write", enrollment))
+	s.route(api, http.MethodPut, "/sessions/:id/attendance", s.apiAttendance, Allow("attendance", "write", session))
+	s.route(api, http.MethodPost, "/sessions/:id/cancel", s.apiCancelSession, Allow("attendance", "write", session))
+	s.route(api, http.MethodGet, "/regions/:code/providers", s.apiProviders, Allow("provider", "read", RegionParam("code")))
+	s.route(api, http.MethodPost, "/regions/:code/providers", s.apiCreateProvider, Allow("provider", "write", RegionParam("code")))
+	s.route(api, http.MethodPut, "/regions/:code/off-work-time", s.apiRegionOffWork, Allow("setting", "write", RegionParam("code")))
+	s.afterschoolPages()
+}
+
+// schoolOfRow looks up the school_id of a row of T by id (for SchoolOf).
+func schoolOfRow[T any](c echo.Context, s *Server, id int64) (int64, error) {
+	var out struct{ SchoolID int64 }
+	var m T
+	res := s.DB.WithContext(c.Request().Context()).Model(&m).Select("school_id").Where("id = ?", id).Limit(1).Scan(&out)
+	if res.Error != nil {
+		return 0, res.Error
+	}
+	if res.RowsAffected == 0 {
+		return 0, models.ErrNotFound
+	}
+	return out.SchoolID, nil
+}
+
+func (s *Server) today(c echo.Context, schoolID int64) (string, *models.School, error) {
+	sc, err := models.GetSchool(c.Request().Context(), s.DB, schoolID)
+	if err != nil {
+		return "", nil, err
+	}
+	return sc.Today(s.Cfg.Now()), sc, nil
+}
+
+// isLeader reports whether the viewer is principal or academic director at the school.
+func (s *Server) isLeader(c echo.Context, schoolID int64) bool {
+	uid := viewerOf(c).User.ID
+	return s.Authz.HasRoleIn(uid, policies.RolePrincipal, schoolID) || s.Authz.HasRoleIn(uid, policies.RoleAcademic, schoolID)
+}
+
+type planRequest struct {
+	TermID      int64         `json:"term_id"`
+	Days        []planDay     `json:"days" validate:"required,min=1,max=7,dive"`
+	Segments    []planSegment `json:"segments" validate:"omitempty,max=10,dive"`
+	OffWorkTime string        `json:"off_work_time" validate:"omitempty,hhmm"`
+}
+
+type planDay struct {
+	Weekday int    `json:"weekday" validate:"min=1,max=7"`
+	Start   string `json:"start" validate:"required,hhmm"`
+	End     string `json:"end" validate:"required,hhmm"`
+}
+
+type planSegment struct {
+	Kind  string `json:"kind" validate:"required"`
+	Start string `json:"start" validate:"required,hhmm"`
+	End   string `json:"end" validate:"required,hhmm"`
+}
+
+// ViolationItem is one broken rule in a compliance report.
+type ViolationItem struct {
+	Rule    string `json:"rule"`
+	Message string `json:"message"`
+}
+
+// PlanReport is the answer to a plan: compliant, and the rules it breaks.
+type PlanReport struct {
+	Compliant   bool            `json:"compliant"`
+	Violations  []ViolationItem `json:"violations"`
+	PlanID      int64           `json:"plan_id,omitempty"`
+	TermID      int64           `json:"term_id,omitempty"`
+	OffWorkTime string          `json:"off_work_time,omitempty"`
+}
+
+func (s *Server) planReport(c echo.Context, p *models.ServicePlan, vs []policies.Violation) PlanReport {
+	tr := translator(c)
+	out := PlanReport{Compliant: len(vs) == 0, Violations: make([]ViolationItem, 0, len(vs))}
+	if p != nil {
+		out.PlanID, out.TermID, out.OffWorkTime = p.ID, p.TermID, p.OffWorkTime
+	}
+	for _, v := range vs {
+		params := map[string]any{"Rule": v.Rule}
+		for k, x := range v.Params {
+			params[k] = x
+		}
+		if wd, ok := params["Weekday"]; ok {
+			params["Day"] = tr.T("as.weekday." + strconv.Itoa(toInt(wd)))
+		}
+		out.Violations = append(out.Violations, ViolationItem{Rule: v.Rule, Message: tr.T(v.MsgID, params)})
+	}
+	return out
+}
+
+func toInt(x any) int {
+	switch v := x.(type) {
+	case int:
+		return v
+	case float64:
+		return int(v)
+	case int64:
+		return int(v)
+	}
+	return 0
+}
+
+func (s *Server) apiPutServicePlan(c echo.Context) error {
+	var req planRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	in := models.PlanInput{SchoolID: TargetOf(c).SchoolID, TermID: req.TermID, OffWorkTime: req.OffWorkTime}
+	for _, d := range req.Days {
+		in.Days = append(in.Days, policies.ServiceDay{Weekday: d.Weekday, Start: d.Start, End: d.End})
+	}
+	if req.Segments != nil {
+		in.Segments = []policies.ServiceSegment{}
+		for _, sg := range req.Segments {
+			in.Segments = append(in.Segments, policies.ServiceSegment{Kind: sg.Kind, Start: sg.Start, End: sg.End})
+		}
+	}
+	today, _, err := s.today(c, in.SchoolID)
+	if err != nil {
+		return err
+	}
+	in.Today = today
+	plan, vs, err := models.SaveServicePlan(c.Request().Context(), s.DB, in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s.planReport(c, plan, vs))
+}
+
+func (s *Server) apiGetServicePlan(c echo.Context) error {
+	schoolID := TargetOf(c).SchoolID
+	today, _, err := s.today(c, schoolID)
+	if err != nil {
+		return err
+	}
+	term, err := models.CurrentTerm(c.Request().Context(), s.DB, schoolID, today)
+	if err != nil {
+		return err
+	}
+	plan, err := models.GetServicePlan(c.Request().Context(), s.DB, schoolID, term.ID)
+	if err != nil {
+		return err
+	}
+	if plan == nil {
+		return models.ErrNotFound
+	}
+	spec := plan.Spec()
+	return c.JSON(http.StatusOK, map[string]any{"term_id": plan.TermID, "days": spec.Days, "segments": spec.Segments,
+		"off_work_time": plan.OffWorkTime, "report": s.planReport(c, plan, plan.PlanViolations())})
+}
+
+type programRequest struct {
+	TermID        int64           `json:"term_id"`
+	Name          string          `json:"name" validate:"required,max=100"`
+	Category      string          `json:"category" validate:"required"`
+	Description   string          `json:"description" validate:"max=2000"`
+	Grades        []int           `json:"grades" validate:"required,min=1,max=9,dive,min=1,max=9"`
+	Capacity      int             `json:"capacity" validate:"required,min=1,max=2000"`
+	Slots         []policies.Slot `json:"slots" validate:"required,min=1,max=10"`
+	Room          string          `json:"room" validate:"max=100"`
+	RoomType      string          `json:"room_type" validate:"max=50"`
+	InstructorIDs []int64         `json:"instructor_ids" validate:"max=5"`
+	ProviderID    *int64          `json:"provider_id"`
+	ExternalName  string          `json:"external_instructor" validate:"max=100"`
+	Mode          string          `json:"mode" validate:"omitempty,oneof=first_come lottery"`
+	FeeFen        int             `json:"fee_fen" validate:"min=0"`
+	FeeUnit       string          `json:"fee_unit" validate:"omitempty,oneof=term session"`
+	ApplyUntil    string          `json:"apply_until" validate:"omitempty,date"`
+}
+
+func (s *Server) apiCreateProgram(c echo.Context) error {
+	var req programRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	schoolID := TargetOf(c).SchoolID
+	today, _, err := s.today(c, schoolID)
+	if err != nil {
+		return err
+	}
+	p, err := models.CreateProgram(c.Request().Context(), s.DB, models.ProgramInput{SchoolID: schoolID, TermID: req.TermID, Today: today,
+		Name: req.Name, Category: req.Category, Description: req.Description, Grades: req.Grades, Capacity: req.Capacity, Slots: req.Slots,
+		Room: req.Room, RoomType: req.RoomType, TeacherIDs: req.InstructorIDs, ProviderID: req.ProviderID, External: req.ExternalName,
+		Mode: req.Mode, FeeFen: req.FeeFen, FeeUnit: req.FeeUnit, ApplyUntil: req.ApplyUntil})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, map[string]any{"id": p.ID, "drill_flag": p.DrillFlag})
+}
+
+// ProgramItem is a program in API answers.
+type ProgramItem struct {
+	models.ProgramView
+	GradeList []int `json:"grades"`
+}
+
+func (s *Server) apiPrograms(c echo.Context) error {
+	schoolID := TargetOf(c).SchoolID
+	today, _, err := s.today(c, schoolID)
+	if err != nil {
+		return err
+	}
+	term, err := models.CurrentTerm(c.Request().Context(), s.DB, schoolID, today)
+	if err != nil {
+		return err
+	}
+	ps, err := models.ProgramsOfTerm(c.Request().Context(), s.DB, schoolID, term.ID)
+	if err != nil {
+		return err
+	}
+	out := list[ProgramItem]{Items: make([]ProgramItem, 0, len(ps))}
+	for _, p := range ps {
+		out.Items = append(out.Items, ProgramItem{ProgramView: p, GradeList: p.GradeList()})
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) programView(c echo.Context) (*models.ProgramView, error) {
+	id, err := paramID(c, "id")
+	if err != nil {
+		return nil, err
+	}
+	p, err := models.GetProgram(c.Request().Context(), s.DB, id)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := models.ProgramsOfTerm(c.Request().Context(), s.DB, p.SchoolID, p.TermID)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ps {
+		if ps[i].ID == p.ID {
+			return &ps[i], nil
+		}
+	}
+	return nil, models.ErrNotFound
+}
+
+func (s *Server) apiProgram(c echo.Context) error {
+	p, err := s.programView(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, ProgramItem{ProgramView: *p, GradeList: p.GradeList()})
+}
+
+// canSeeRoster: school leaders, the program's instructors, head teachers of
+// the school (they follow their class's students) and overseers.
+func (s *Server) canSeeRoster(c echo.Context, p *models.Program) (bool, error) {
+	v := viewerOf(c)
+	if s.isLeader(c, p.SchoolID) || s.Authz.HasRoleIn(v.User.ID, policies.RoleHeadTeacher, p.SchoolID) {
+		return true, nil
+	}
+	if ok, err := models.IsInstructor(c.Request().Context(), s.DB, p.ID, v.User.ID); err != nil || ok {
+		return ok, err
+	}
+	if v.HasRole(policies.RoleBureau) || v.HasRole(policies.RoleAdmin) {
+		return true, nil // the route's permission already checked their reach
+	}
+	return false, nil
+}
+
+func (s *Server) apiRoster(c echo.Context) error {
+	p, err := s.programView(c)
+	if err != nil {
+		return err
+	}
+	if ok, err := s.canSeeRoster(c, &p.Program); err != nil || !ok {
+		if err != nil {
+			return err
+		}
+		return models.ErrNotFound
+	}
+	r, err := models.Roster(c.Request().Context(), s.DB, p.ID)
+	if err != nil {
+		return err
+	}
+	if r == nil {
+		r = []models.RosterEntry{}
+	}
+	return c.JSON(http.StatusOK, list[models.RosterEntry]{Items: r})
+}
+
+func (s *Server) apiSessions(c echo.Context) error {
+	p, err := s.programView(c)
+	if err != nil {
+		return err
+	}
+	from, to := c.QueryParam("from"), c.QueryParam("to")
+	if from == "" {
+		from = "0000-01-01"
+	}
+	if to == "" {
+		to = "9999-12-31"
+	}
+	ss, err := models.SessionsOfProgram(c.Request().Context(), s.DB, p.ID, from, to)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, list[models.ProgramSession]{Items: ss})
+}
+
+type enrollRequest struct {
+	StudentID int64  `json:"student_id" form:"student_id" validate:"required"`
+	Note      string `json:"note" form:"note" validate:"max=500"`
+	Rank      int    `json:"rank" form:"rank" validate:"min=0,max=10"`
+	FeeWaived bool   `json:"fee_waived" form:"fee_waived"`
+}
+
+// enroll decides who is asking: a guardian of the student opts in (AS-04);
+// school staff enter it on the guardian's written request (note required);
+// anyone else does not see the student.
+func (s *Server) enroll(c echo.Context, programID int64, req enrollRequest) (*models.Enrollment, error) {
+	ctx := c.Request().Context()
+	v := viewerOf(c)
+	p, err := models.GetProgram(ctx, s.DB, programID)
+	if err != nil {
+		return nil, err
+	}
+	in := models.EnrollInput{ProgramID: p.ID, StudentID: req.StudentID, RequestedBy: v.User.ID, Note: req.Note, Rank: req.Rank}
+	guards, err := models.GuardsStudent(ctx, s.DB, v.User.ID, req.StudentID)
+	if err != nil {
+		return nil, err
+	}
+	if !guards {
+		ok, err := s.staffForStudent(c, p.SchoolID, req.StudentID)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, models.ErrNotFound
+		}
+		in.Staff, in.FeeWaived = true, req.FeeWaived
+	}
+	today, _, err := s.today(c, p.SchoolID)
+	if err != nil {
+		return nil, err
+	}
+	in.Today = today
+	return models.Enroll(ctx, s.DB, in)
+}
+
+// staffForStudent: leaders for any student of the school; a head teacher
+// for the students of their own class.
+func (s *Server) staffForStudent(c echo.Context, schoolID, studentID int64) (bool, error) {
+	if s.isLeader(c, schoolID) {
+		return true, nil
+	}
+	var st models.Student
+	if err := s.DB.WithContext(c.Request().Context()).First(&st, studentID).Error; err != nil {
+		return false, models.NotFoundIf(err)
+	}
+	cl, err := models.GetClass(c.Request().Context(), s.DB, st.ClassID)
+	if err != nil {
+		return false, err
+	}
+	return cl.SchoolID == schoolID && cl.HeadTeacherID != nil && *cl.HeadTeacherID == viewerOf(c).User.ID, nil
+}
+
+// EnrollmentAnswer is the answer to an enrollment.
+type EnrollmentAnswer struct {
+	ID       int64  `json:"id"`
+	Status   string `json:"status"`
+	Position int    `json:"waitlist_position,omitempty"`
+}
+
+func (s *Server) apiEnroll(c echo.Context) error {
+	id, err := paramID(c, "id")
+	if err != nil {
+		return err
+	}
+	var req enrollRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	e, err := s.enroll(c, id, req)
+	if err != nil {
+		return err
+	}
+	pos, err := models.WaitlistPosition(c.Request().Context(), s.DB, e)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, EnrollmentAnswer{ID: e.ID, Status: e.Status, Position: pos})
+}
+
+// withdraw lets the student's guardian or staff for the student end an enrollment.
+func (s *Server) withdraw(c echo.Context, id int64) (*models.Enrollment, *models.Enrollment, error) {
+	ctx := c.Request().Context()
+	e, err := models.GetEnrollment(ctx, s.DB, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	guards, err := models.GuardsStudent(ctx, s.DB, viewerOf(c).User.ID, e.StudentID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !guards {
+		ok, err := s.staffForStudent(c, e.SchoolID, e.StudentID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !ok {
+			return nil, nil, models.ErrNotFound
+		}
+	}
+	return models.Withdraw(ctx, s.DB, id)
+}
+
+func (s *Server) apiWithdraw(c echo.Context) error {
+	id, err := paramID(c, "id")
+	if err != nil {
+		return err
+	}
+	e, promoted, err := s.withdraw(c, id)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"id": e.ID, "status": e.Status}
+	if promoted != nil {
+		out["promoted"] = EnrollmentAnswer{ID: promoted.ID, Status: promoted.Status}
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+type lotteryRequest struct {
+	TermID int64  `json:"term_id"`
+	Seed   string `json:"seed" validate:"omitempty,numeric,max=20"`
+}
+
+func (s *Server) apiRunLottery(c echo.Context) error {
+	var req lotteryRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	schoolID := TargetOf(c).SchoolID
+	today, _, err := s.today(c, schoolID)
+	if err != nil {
+		return err
+	}
+	termID := req.TermID
+	if termID == 0 {
+		t, err := models.CurrentTerm(c.Request().Context(), s.DB, schoolID, today)
+		if err != nil {
+			return err
+		}
+		termID = t.ID
+	}
+	seed := models.NewSeed()
+	if req.Seed != "" {
+		if seed, err = strconv.ParseUint(req.Seed, 10, 64); err != nil {
+			return models.Invalid("as.lottery.bad_seed", nil)
+		}
+	}
+	run, err := models.RunLottery(c.Request().Context(), s.DB, schoolID, termID, seed)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, run)
+}
+
+type attendanceRequest struct {
+	Items []models.Mark `json:"items" validate:"required,min=1,max=500,dive"`
+}
+
+// instructorOrLeader: a session's marks and cancellation belong to the
+// program's instructors and the school's leaders.
+func (s *Server) sessionFor(c echo.Context) (*models.ProgramSession, error) {
+	id, err := paramID(c, "id")
+	if err != nil {
+		return nil, err
+	}
+	ss, err := models.GetSession(c.Request().Context(), s.DB, id)
+	if err != nil {
+		return nil, err
+	}
+	if s.isLeader(c, ss.SchoolID) {
+		return ss, nil
+	}
+	ok, err := models.IsInstructor(c.Request().Context(), s.DB, ss.ProgramID, viewerOf(c).User.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, models.ErrNotFound
+	}
+	return ss, nil
+}
+
+func (s *Server) apiAttendance(c echo.Context) error {
+	ss, err := s.sessionFor(c)
+	if err != nil {
+		return err
+	}
+	var req attendanceRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	today, _, err := s.today(c, ss.SchoolID)
+	if err != nil {
+		return err
+	}
+	out, err := models.MarkAttendance(c.Request().Context(), s.DB, ss.ID, req.Items, viewerOf(c).User.ID, today)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+type cancelRequest struct {
+	Reason string `json:"reason" form:"reason" validate:"required,max=200"`
+}
+
+func (s *Server) apiCancelSession(c echo.Context) error {
+	ss, err := s.sessionFor(c)
+	if err != nil {
+		return err
+	}
+	var req cancelRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	out, err := models.CancelSession(c.Request().Context(), s.DB, ss.ID, req.Reason)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) monthParam(c echo.Context, schoolID int64) (string, string, error) {
+	today, _, err := s.today(c, schoolID)
+	if err != nil {
+		return "", "", err
+	}
+	month := c.QueryParam("month")
+	if month == "" {
+		month = today[:7]
+	}
+	return month, today, nil
+}
+
+func (s *Server) apiStaffHours(c echo.Context) error {
+	schoolID := TargetOf(c).SchoolID
+	month, today, err := s.monthParam(c, schoolID)
+	if err != nil {
+		return err
+	}
+	rows, err := models.StaffHours(c.Request().Context(), s.DB, schoolID, month, today)
+	if err != nil {
+		return err
+	}
+	if strings.EqualFold(c.QueryParam("format"), "csv") {
+		return s.staffHoursCSV(c, month, rows)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"month": month, "items": rows})
+}
+
+func (s *Server) apiProviders(c echo.Context) error {
+	var out []models.Provider
+	err := s.DB.WithContext(c.Request().Context()).Where("region_code = ?", c.Param("code")).Order("name").Find(&out).Error
+	if err != nil {
+		return err
+	}
+	if out == nil {
+		out = []models.Provider{}
+	}
+	return c.JSON(http.StatusOK, list[models.Provider]{Items: out})
+}
+
+type providerRequest struct {
+	Name        string `json:"name" validate:"required,max=200"`
+	Services    string `json:"services" validate:"max=500"`
+	FeeStandard string `json:"fee_standard" validate:"max=200"`
+	VettedUntil string `json:"vetted_until" validate:"omitempty,date"`
+}
+
+func (s *Server) apiCreateProvider(c echo.Context) error {
+	var req providerRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	p := models.Provider{RegionCode: c.Param("code"), Name: req.Name, Services: req.Services, FeeStandard: req.FeeStandard, VettedUntil: req.VettedUntil}
+	if err := models.CreateProvider(c.Request().Context(), s.DB, &p); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, p)
+}
+
+type offWorkRequest struct {
+	Value string `json:"value" validate:"required,hhmm"`
+}
+
+// apiRegionOffWork sets a region's local off-work time (AS-02), the time
+// every school's plan below it must reach unless the school sets a later one.
+func (s *Server) apiRegionOffWork(c echo.Context) error {
+	var req offWorkRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	if err := models.PutSetting(c.Request().Context(), s.DB, 0, policies.RegionDomain(c.Param("code")), policies.SettingOffWorkTime, req.Value); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"region": c.Param("code"), "off_work_time": req.Value})
+}
