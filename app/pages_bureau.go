@@ -561,7 +561,7 @@ func (s *Server) regionComplaintsPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	times := models.MeasureComplaints(all, s.today())
+	times := models.MeasureComplaints(all, s.districtToday())
 	codes, err := models.SubRegionCodes(ctx, s.DB, r.Code)
 	if err != nil {
 		return err

@@ -107,12 +107,12 @@ func complaintOf(c echo.Context) *models.Complaint {
 	return cp
 }
 
-// today is the current date in the district (Asia/Shanghai).
-func (s *Server) today() string { return models.School{}.Today(s.Cfg.Now()) }
+// districtToday is the current date in the district (Asia/Shanghai).
+func (s *Server) districtToday() string { return models.School{}.Today(s.Cfg.Now()) }
 
 // dashboard builds the region dashboard with the request's term and sort.
 func (s *Server) dashboard(c echo.Context) (*models.Dashboard, error) {
-	d, err := models.BuildDashboard(c.Request().Context(), s.DB, c.Param("code"), c.QueryParam("term"), s.today())
+	d, err := models.BuildDashboard(c.Request().Context(), s.DB, c.Param("code"), c.QueryParam("term"), s.districtToday())
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +171,7 @@ func (s *Server) apiRegionTrend(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	term, err := models.ResolveTerm(ctx, s.DB, ids, c.QueryParam("term"), s.today())
+	term, err := models.ResolveTerm(ctx, s.DB, ids, c.QueryParam("term"), s.districtToday())
 	if err != nil {
 		return err
 	}
@@ -299,7 +299,7 @@ type ReportItem struct {
 }
 
 func (s *Server) reportItem(r models.SchoolReport) ReportItem {
-	return ReportItem{SchoolReport: r, Overdue: r.Overdue(s.today()), Snapshot: r.Snapshot()}
+	return ReportItem{SchoolReport: r, Overdue: r.Overdue(s.districtToday()), Snapshot: r.Snapshot()}
 }
 
 func (s *Server) reportItems(rs []models.SchoolReport, status string) list[ReportItem] {
@@ -523,7 +523,7 @@ type ComplaintItem struct {
 
 func (s *Server) complaintItems(cs []models.Complaint, forSchool bool) list[ComplaintItem] {
 	out := list[ComplaintItem]{Items: make([]ComplaintItem, 0, len(cs))}
-	today := s.today()
+	today := s.districtToday()
 	for _, cp := range cs {
 		if forSchool {
 			// The school answers the matter, not the person: it never sees who complained.
@@ -556,7 +556,7 @@ func (s *Server) apiRegionComplaints(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, complaintListResponse{list: s.complaintItems(cs, false), Times: models.MeasureComplaints(all, s.today())})
+	return c.JSON(http.StatusOK, complaintListResponse{list: s.complaintItems(cs, false), Times: models.MeasureComplaints(all, s.districtToday())})
 }
 
 func (s *Server) apiSchoolComplaints(c echo.Context) error {
