@@ -98,14 +98,17 @@ type AlertRule struct {
 }
 
 // DefaultAlertRules are the alert rules before a bureau changes thresholds:
-// after-school coverage under 95% (AS-03), a class over its homework cap on
-// two or more days in the week (HW-02/03), any refused exam attempt (EX-01),
-// complaints past their answer date (MON-04).
+// after-school coverage (students enrolled ÷ students; 0 when the school
+// offers no service) under 95% (AS-03), a class over its homework cap on two
+// or more days in the week (HW-02/03), any refused exam attempt (EX-01),
+// complaints past their answer date (MON-04), after-school service on fewer
+// than 5 days a week (AS-01). Keys are the areas' indicator keys.
 var DefaultAlertRules = []AlertRule{
-	{ID: "AS-03", Key: "as.coverage_pct", Op: "lt", Threshold: 0.95},
+	{ID: "AS-03", Key: "as.enrolled_pct", Op: "lt", Threshold: 0.95},
 	{ID: "HW-02/03", Key: "hw.max_class_over_cap_days", Op: "gte", Threshold: 2},
 	{ID: "EX-01", Key: "ex.refused_attempts", Op: "gt", Threshold: 0},
 	{ID: "MON-04", Key: "cp.overdue", Op: "gt", Threshold: 0},
+	{ID: "AS-01", Key: "as.days_per_week", Op: "lt", Threshold: 5},
 }
 
 // Valid reports whether the rule is well formed.
