@@ -113,6 +113,7 @@ func serve(ctx context.Context, args []string, demo bool) error {
 	if err != nil {
 		return err
 	}
+	defer srv.Close()
 	if err := srv.Authz.SyncDefaultPolicy(); err != nil {
 		return err
 	}
@@ -184,6 +185,7 @@ func migrate(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		defer az.Close()
 		if err := az.SyncDefaultPolicy(); err != nil {
 			return err
 		}
@@ -227,6 +229,7 @@ func seedCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer az.Close()
 	start := time.Now()
 	d, err := seed.Demo(ctx, db, az, seed.Options{Seed: *seedN, Schools: *schools, Days: *days, Progress: os.Stderr})
 	if err != nil {
@@ -256,6 +259,7 @@ func userCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer az.Close()
 	ctx = models.WithActor(ctx, models.Actor{RequestID: "cli"})
 	switch args[0] {
 	case "create":
