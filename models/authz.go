@@ -37,10 +37,13 @@ func NewAuthorizer(db *gorm.DB) (*Authorizer, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := casbin.NewSyncedEnforcer(m, ad)
+	// Without the adapter here: NewSyncedEnforcer would load the policy at
+	// once, and it is loaded below (once the watcher listens) anyway.
+	e, err := casbin.NewSyncedEnforcer(m)
 	if err != nil {
 		return nil, fmt.Errorf("casbin enforcer: %w", err)
 	}
+	e.SetAdapter(ad)
 	a := &Authorizer{E: e, db: db}
 	if DialectOf(db) == Postgres {
 		w, err := NewPolicyWatcher(context.Background(), db)
