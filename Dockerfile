@@ -13,6 +13,9 @@ FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/jianfu /jianfu
 COPY --from=build /usr/local/go/lib/time/zoneinfo.zip /zoneinfo.zip
 ENV ZONEINFO=/zoneinfo.zip ADDR=:8080
+# Without DATABASE_URL (`docker run jianfu demo`) the SQLite file goes to
+# ./data/: the working directory must be writable by the nonroot user.
+WORKDIR /home/nonroot
 USER nonroot:nonroot
 EXPOSE 8080
 # Migrations run at start; run `jianfu migrate` as a separate step to control it.
