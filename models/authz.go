@@ -116,15 +116,17 @@ func (a *Authorizer) Grant(ctx context.Context, userID int64, role, domain strin
 	if _, _, ok := policies.ParseDomain(domain); !ok {
 		return Invalid("user.domain_invalid", map[string]any{"Domain": domain})
 	}
-	if _, err := a.E.AddGroupingPolicy(policies.UserSubject(userID), role, domain); err != nil {
-		return err
+	added, err := a.E.AddGroupingPolicy(policies.UserSubject(userID), role, domain)
+	if err != nil || !added {
+		return err // !added: held already, nothing changed, nothing to audit
 	}
 	return Audit(ctx, a.db, schoolOfDomain(domain), "grant", "user", userID, nil, Grant{role, domain})
 }
 
 // Revoke removes a grant.
 func (a *Authorizer) Revoke(ctx context.Context, userID int64, role, domain string) error {
-	if _, err := a.E.RemoveGroupingPolicy(policies.UserSubject(userID), role, domain); err != nil {
+	removed, err := a.E.RemoveGroupingPolicy(policies.UserSubject(userID), role, domain)
+	if err != nil || !removed {
 		return err
 	}
 	return Audit(ctx, a.db, schoolOfDomain(domain), "revoke", "user", userID, Grant{role, domain}, nil)
