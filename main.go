@@ -312,7 +312,7 @@ func userCmd(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := models.ResetPassword(ctx, db, u.ID, pw); err != nil {
+		if err := models.ResetPassword(ctx, db, u.ID, pw, false); err != nil {
 			return err
 		}
 		fmt.Printf("password of %s changed; their sessions were ended\n", u.Username)

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -223,6 +224,20 @@ func TestAdminManagesAccounts(t *testing.T) {
 		}
 		c.token = body["token"].(string)
 		classes := fmt.Sprintf("/api/v1/schools/%d/classes", xq1.ID)
+		// A one-time password must be replaced before anything else.
+		if status, body := c.do(http.MethodGet, classes, nil); status != 403 || body["error"] != "password_change_required" {
+			t.Fatalf("API with a one-time password: %d %v", status, body)
+		}
+		if status, _ := c.do(http.MethodPut, "/api/v1/me/password", map[string]string{"current_password": "wrong-password", "new_password": "my-own-password"}); status != 400 {
+			t.Errorf("change with a wrong current password: %d", status)
+		}
+		if status, _ := c.do(http.MethodPut, "/api/v1/me/password", map[string]string{"current_password": password, "new_password": "my-own-password"}); status != 204 {
+			t.Fatalf("change the one-time password: %d", status)
+		}
+		c = e.loginWith("wang.laoshi", "my-own-password")
+		if n := e.count("audit_logs", "entity = 'user' AND entity_id = ? AND action = 'password_change'", fmt.Sprint(userID)); n != 1 {
+			t.Errorf("password_change audit rows: %d", n)
+		}
 		if status, _ := c.do(http.MethodGet, classes, nil); status != 404 {
 			t.Fatalf("classes before the grant: %d, want 404", status)
 		}
@@ -368,4 +383,91 @@ func viewerID(t *testing.T, e *env, username string) int64 {
 		t.Fatal(err)
 	}
 	return u.ID
+}
+
+// loginWith signs in over the API with a password of the test's choosing.
+func (e *env) loginWith(username, password string) *client {
+	e.t.Helper()
+	status, body := (&client{e: e}).do(http.MethodPost, "/api/v1/auth/login", map[string]string{"username": username, "password": password})
+	if status != http.StatusOK {
+		e.t.Fatalf("login %s: %d %v", username, status, body)
+	}
+	return &client{e: e, token: body["token"].(string)}
+}
+
+// An account created with a generated password is sent to choose its own at
+// its first sign-in, and can open nothing else until it has.
+func TestOneTimePasswordMustBeChanged(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		admin := e.browser()
+		admin.signIn("admin")
+		_, page := admin.get("/admin/users")
+		_, body, _ := admin.form(page, "/admin/users", url.Values{"username": {"li.laoshi"}})
+		m := oneTimeRe.FindStringSubmatch(body)
+		if m == nil {
+			t.Fatal("no one-time password")
+		}
+		b := e.browser()
+		_, login := b.get("/login")
+		status, _, h := b.form(login, "/login", url.Values{"username": {"li.laoshi"}, "password": {m[1]}})
+		if status != http.StatusSeeOther {
+			t.Fatalf("sign in: %d", status)
+		}
+		for _, p := range []string{h.Get("Location"), "/", "/admin/users"} {
+			if status, _, loc := b.getWithLocation(p); status != http.StatusSeeOther || loc != "/account/password" {
+				t.Errorf("GET %s with a one-time password: %d → %s", p, status, loc)
+			}
+		}
+		status, form := b.get("/account/password")
+		if status != 200 || !strings.Contains(form, "一次性密码") {
+			t.Fatalf("password page: %d", status)
+		}
+		for _, bad := range []struct {
+			v       url.Values
+			message string
+		}{
+			{url.Values{"current_password": {"nope-nope"}, "new_password": {"abcdefgh1"}, "repeat_password": {"abcdefgh1"}}, "当前密码不正确"},
+			{url.Values{"current_password": {m[1]}, "new_password": {"abcdefgh1"}, "repeat_password": {"abcdefgh2"}}, "两次输入的新密码不一致"},
+			{url.Values{"current_password": {m[1]}, "new_password": {"short"}, "repeat_password": {"short"}}, "密码至少 8 位"},
+			{url.Values{"current_password": {m[1]}, "new_password": {m[1]}, "repeat_password": {m[1]}}, "不能与当前密码相同"},
+		} {
+			status, body, _ := b.form(form, "/account/password", bad.v)
+			if status != 400 || !strings.Contains(body, bad.message) {
+				t.Errorf("%v: %d, want 400 with %q", bad.v, status, bad.message)
+			}
+		}
+		status, _, h = b.form(form, "/account/password", url.Values{"current_password": {m[1]}, "new_password": {"li-laoshi-2026"}, "repeat_password": {"li-laoshi-2026"}})
+		if status != http.StatusSeeOther || h.Get("Location") != "/login" {
+			t.Fatalf("change: %d → %s", status, h.Get("Location"))
+		}
+		_, login = b.get("/login")
+		if !strings.Contains(login, "密码已修改") {
+			t.Error("no notice after the change")
+		}
+		status, _, _ = b.form(login, "/login", url.Values{"username": {"li.laoshi"}, "password": {"li-laoshi-2026"}})
+		if status != http.StatusSeeOther {
+			t.Fatalf("sign in with the new password: %d", status)
+		}
+		if status, _ := b.get("/"); status != 200 {
+			t.Errorf("home after the change: %d", status)
+		}
+		// A password the admin typed is not one-time.
+		_, page = admin.get("/admin/users")
+		admin.form(page, "/admin/users", url.Values{"username": {"zhao.laoshi"}, "password": {"typed-by-admin"}})
+		if _, body := e.loginWith("zhao.laoshi", "typed-by-admin").do(http.MethodGet, "/api/v1/schools", nil); body["error"] != "forbidden" {
+			t.Errorf("an account without roles and with a typed password: %v (want a plain 403)", body)
+		}
+	})
+}
+
+// getWithLocation is get that also returns the redirect target, if any.
+func (b *browser) getWithLocation(path string) (int, string, string) {
+	b.e.t.Helper()
+	resp, err := b.c.Get(b.e.HTTP.URL + path)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), resp.Header.Get("Location")
 }

@@ -71,6 +71,7 @@ var browserPages = []browserPage{
 	{Name: "admin/audit", User: "admin", Path: "/admin/audit", Want: []string{"审计日志", "对象类型"}},
 	{Name: "admin/audit-bureau", User: "bureau.haizhou", Path: "/admin/audit", Want: []string{"仅显示您所辖学校的记录"}},
 	{Name: "auth/login", Path: "/login", Want: []string{"登录", "用户名", "密码"}},
+	{Name: "account/password", User: "teacher.hz1", Path: "/account/password", Want: []string{"修改密码", "当前密码"}},
 }
 
 // Phone is the screen the page cases run on (an iPhone 12–15 in CSS pixels).

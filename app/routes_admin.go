@@ -291,7 +291,7 @@ func (s *Server) adminCreateUser(c echo.Context) error {
 	}
 	generated := n.Password == ""
 	if generated {
-		n.Password = models.GeneratePassword()
+		n.Password, n.OneTime = models.GeneratePassword(), true
 	}
 	u, err := models.CreateAccount(c.Request().Context(), s.DB, n)
 	if err != nil {
@@ -456,7 +456,7 @@ func (s *Server) adminResetPassword(c echo.Context) error {
 	if pw == "" {
 		pw = models.GeneratePassword()
 	}
-	if err := models.ResetPassword(ctx, s.DB, id, pw); err != nil {
+	if err := models.ResetPassword(ctx, s.DB, id, pw, f.Password == ""); err != nil {
 		return s.formFailure(c, err, func(msg string, status int) error {
 			return s.renderUser(c, status, id, userPageExtras{Error: msg})
 		})

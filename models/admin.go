@@ -151,6 +151,7 @@ type NewAccount struct {
 	DisplayName string
 	Password    string
 	SchoolID    *int64 // home school, if any
+	OneTime     bool   // a generated password: to be replaced at the first sign-in
 }
 
 // Usernames: lowercase letters, digits and . _ -, starting with a letter or digit.
@@ -191,7 +192,14 @@ func CreateAccount(ctx context.Context, db *gorm.DB, n NewAccount) (*User, error
 		if u, err = CreateUser(ctx, tx, n.Username, n.DisplayName, n.Password, n.SchoolID); err != nil {
 			return err
 		}
-		return Audit(ctx, tx, sid, "create", "user", u.ID, nil, u)
+		if n.OneTime {
+			if err := tx.Model(&User{}).Where("id = ?", u.ID).Update("must_change_password", true).Error; err != nil {
+				return err
+			}
+			u.MustChangePassword = true
+		}
+		return Audit(ctx, tx, sid, "create", "user", u.ID, nil, map[string]any{"username": u.Username,
+			"display_name": u.DisplayName, "school_id": u.SchoolID, "one_time_password": n.OneTime})
 	})
 	if err != nil {
 		return nil, err
@@ -216,8 +224,9 @@ func homeSchool(u *User) int64 {
 }
 
 // ResetPassword sets a new password, ends the user's sessions, and audits
-// the reset (never the password).
-func ResetPassword(ctx context.Context, db *gorm.DB, userID int64, password string) error {
+// the reset (never the password). oneTime marks a generated password that the
+// user must replace at the next sign-in.
+func ResetPassword(ctx context.Context, db *gorm.DB, userID int64, password string, oneTime bool) error {
 	return Tx(ctx, db, func(tx *gorm.DB) error {
 		u, err := GetUser(ctx, tx, userID)
 		if err != nil {
@@ -226,7 +235,36 @@ func ResetPassword(ctx context.Context, db *gorm.DB, userID int64, password stri
 		if err := SetPassword(ctx, tx, userID, password); err != nil {
 			return err
 		}
-		return Audit(ctx, tx, homeSchool(u), "password_reset", "user", userID, nil, map[string]any{"sessions_ended": true})
+		if err := tx.Model(&User{}).Where("id = ?", userID).Update("must_change_password", oneTime).Error; err != nil {
+			return err
+		}
+		return Audit(ctx, tx, homeSchool(u), "password_reset", "user", userID, nil,
+			map[string]any{"sessions_ended": true, "one_time_password": oneTime})
+	})
+}
+
+// ChangeOwnPassword is a user replacing their password: the current one must
+// match, the new one must differ. It clears the one-time mark and ends every
+// session of the account (the caller signs in again).
+func ChangeOwnPassword(ctx context.Context, db *gorm.DB, userID int64, current, next string) error {
+	return Tx(ctx, db, func(tx *gorm.DB) error {
+		u, err := GetUser(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
+		if !CheckPassword(u.PasswordHash, current) {
+			return Invalid("account.current_password_wrong", nil)
+		}
+		if next == current {
+			return Invalid("account.password_unchanged", nil)
+		}
+		if err := SetPassword(ctx, tx, userID, next); err != nil {
+			return err
+		}
+		if err := tx.Model(&User{}).Where("id = ?", userID).Update("must_change_password", false).Error; err != nil {
+			return err
+		}
+		return Audit(ctx, tx, homeSchool(u), "password_change", "user", userID, nil, map[string]any{"sessions_ended": true})
 	})
 }
 
