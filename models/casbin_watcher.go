@@ -111,7 +111,7 @@ func postgresDSN(db *gorm.DB) string {
 // Channel is the NOTIFY channel this watcher uses.
 func (w *PolicyWatcher) Channel() string { return w.channel }
 
-// Reloads counts the policy reloads this watcher triggered.
+// Reloads counts the policy reloads this watcher started.
 func (w *PolicyWatcher) Reloads() int64 { return w.reloads.Load() }
 
 // Reconnects counts the times the listener connection was re-established.
@@ -236,8 +236,8 @@ func (w *PolicyWatcher) reload(ctx context.Context) {
 		fn := w.callback
 		w.mu.Unlock()
 		if fn != nil {
+			w.reloads.Add(1) // counted first: whoever sees the reload's effect sees the count
 			fn(w.channel)
-			w.reloads.Add(1)
 		}
 	}
 }
