@@ -1001,3 +1001,36 @@ func (HomeworkFeedback) TableName() string { return "homework_feedbacks" }
 
 // TableName names the rollup table (the bureau reads it by this name).
 func (ClassDayLoad) TableName() string { return "class_day_loads" }
+
+// TeachesSubjectIn reports whether the teacher teaches the subject in the class.
+func TeachesSubjectIn(ctx context.Context, db *gorm.DB, teacherID, classID, subjectID int64) (bool, error) {
+	var n int64
+	err := db.WithContext(ctx).Model(&TeachingAssignment{}).
+		Where("teacher_id = ? AND class_id = ? AND subject_id = ?", teacherID, classID, subjectID).Count(&n).Error
+	return n > 0, err
+}
+
+// TaughtSubject is a subject a teacher teaches in a class.
+type TaughtSubject struct {
+	ClassID   int64
+	SubjectID int64
+	Subject   string
+}
+
+// SubjectsTaughtBy lists the (class, subject) pairs a teacher teaches.
+func SubjectsTaughtBy(ctx context.Context, db *gorm.DB, teacherID int64) ([]TaughtSubject, error) {
+	var out []TaughtSubject
+	err := db.WithContext(ctx).Table("teaching_assignments").
+		Select("teaching_assignments.class_id, teaching_assignments.subject_id, subjects.name AS subject").
+		Joins("JOIN subjects ON subjects.id = teaching_assignments.subject_id").
+		Where("teaching_assignments.teacher_id = ?", teacherID).Order("teaching_assignments.class_id, subjects.id").Scan(&out).Error
+	return out, err
+}
+
+// SubjectsOfClass lists the subjects taught in a class.
+func SubjectsOfClass(ctx context.Context, db *gorm.DB, classID int64) ([]Subject, error) {
+	var out []Subject
+	err := db.WithContext(ctx).Where("id IN (?)", db.Model(&TeachingAssignment{}).Select("subject_id").Where("class_id = ?", classID)).
+		Order("id").Find(&out).Error
+	return out, err
+}
