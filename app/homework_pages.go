@@ -121,7 +121,7 @@ type hwItemRow struct {
 
 // hwForm is the add-homework form, kept after a refusal so nothing is retyped.
 type hwForm struct {
-	ClassSubject string `form:"class_subject"`
+	ClassSubject string
 	homeworkRequest
 }
 
@@ -258,10 +258,11 @@ func (s *Server) formError(c echo.Context, err error, page, title string, data a
 }
 
 func (s *Server) formCreateHomework(c echo.Context) error {
-	var f hwForm
-	if err := c.Bind(&f); err != nil {
+	var req homeworkRequest
+	if err := c.Bind(&req); err != nil {
 		return models.Invalid("error.bad_request", nil)
 	}
+	f := hwForm{ClassSubject: c.FormValue("class_subject"), homeworkRequest: req}
 	_, subj, _ := strings.Cut(f.ClassSubject, "|")
 	f.Subject = subj
 	err := c.Validate(&f.homeworkRequest)

@@ -696,4 +696,3 @@ func (s *Server) apiPutRegionHomeworkSettings(c echo.Context) error {
 	}
 	return s.putSettings(c, 0, chain)
 }
-
