@@ -569,6 +569,25 @@ func TestHomeworkPages(t *testing.T) {
 			if !strings.Contains(page, "50 / 60") {
 				t.Fatal("class total not shown")
 			}
+			var it models.HomeworkItem
+			e.DB.Where("class_id = ? AND date = ? AND title = ?", c41.ID, hwDay1, "口算").Take(&it)
+			edit := url.Values{"_csrf": {csrfFrom(t, page)}, "title": {"口算"}, "minutes": {"61"}}
+			if status, body, _ := b.post(fmt.Sprintf("/homework/items/%d/edit", it.ID), edit); status != 422 || !strings.Contains(body, "HW-02") {
+				t.Fatalf("edit over cap by form: %d", status)
+			}
+			edit.Set("minutes", "40")
+			if status, _, _ := b.post(fmt.Sprintf("/homework/items/%d/edit", it.ID), edit); status != http.StatusSeeOther {
+				t.Fatalf("edit by form: %d", status)
+			}
+			if l := e.dayLoad(c41.ID, hwDay1); l.TotalMinutes != 40 {
+				t.Fatalf("after edit: %+v", l)
+			}
+			if status, _, _ := b.post(fmt.Sprintf("/homework/items/%d/withdraw", it.ID), url.Values{"_csrf": {csrfFrom(t, page)}}); status != http.StatusSeeOther {
+				t.Fatalf("withdraw by form: %d", status)
+			}
+			if l := e.dayLoad(c41.ID, hwDay1); l.TotalMinutes != 0 || l.ItemCount != 0 {
+				t.Fatalf("after withdraw: %+v", l)
+			}
 		})
 		t.Run("head teacher week and quotas", func(t *testing.T) {
 			b := e.browser()

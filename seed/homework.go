@@ -179,12 +179,18 @@ func (w *homeworkWriter) flush(all bool) error {
 	return nil
 }
 
-// seedDays lists the school days to fill: from the term start up to Today,
-// or the last Opts.Days school days up to Today.
+// seedDays lists the school days to fill: the term's school days from its
+// start up to Today; with Opts.Days, the last D school days of the term up to
+// Today — or, when the term has fewer than D before Today, its first D school
+// days (some after Today), so scale data stays inside the term the bureau reads.
 func seedDays(ctx context.Context, db *gorm.DB, d *District, schoolID int64) ([]string, error) {
-	today, err := time.Parse(models.DateLayout, d.Opts.Today)
-	if err != nil {
-		return nil, fmt.Errorf("seed today %q: %w", d.Opts.Today, err)
+	today := d.Opts.Today
+	if _, err := time.Parse(models.DateLayout, today); err != nil {
+		return nil, fmt.Errorf("seed today %q: %w", today, err)
+	}
+	term := d.Term[schoolID]
+	if term == nil {
+		return nil, nil
 	}
 	var off []string
 	if err := db.WithContext(ctx).Model(&models.NoSchoolDay{}).Where("school_id = ?", schoolID).Pluck("date", &off).Error; err != nil {
@@ -194,26 +200,29 @@ func seedDays(ctx context.Context, db *gorm.DB, d *District, schoolID int64) ([]
 	for _, o := range off {
 		offSet[o] = true
 	}
-	term := d.Term[schoolID]
-	var out []string
-	for t := today; len(out) < 400; t = t.AddDate(0, 0, -1) {
+	start, err := time.Parse(models.DateLayout, term.StartDate)
+	if err != nil {
+		return nil, err
+	}
+	var all []string
+	upToToday := 0
+	for t := start; t.Format(models.DateLayout) <= term.EndDate; t = t.AddDate(0, 0, 1) {
 		ds := t.Format(models.DateLayout)
-		if d.Opts.Days > 0 {
-			if len(out) >= d.Opts.Days {
-				break
-			}
-		} else if term == nil || ds < term.StartDate {
-			break
-		}
 		if wd := t.Weekday(); wd == time.Saturday || wd == time.Sunday || offSet[ds] {
 			continue
 		}
-		out = append(out, ds)
+		all = append(all, ds)
+		if ds <= today {
+			upToToday++
+		}
 	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
+	if d.Opts.Days <= 0 {
+		return all[:upToToday], nil
 	}
-	return out, nil
+	if upToToday >= d.Opts.Days {
+		return all[upToToday-d.Opts.Days : upToToday], nil
+	}
+	return all[:min(d.Opts.Days, len(all))], nil
 }
 
 // classDayItems makes one class-day of homework within the cap: 2–4 written
