@@ -125,13 +125,6 @@ type hwForm struct {
 	homeworkRequest
 }
 
-func shiftDate(d string, days int) string {
-	t, err := time.Parse(models.DateLayout, d)
-	if err != nil {
-		return d
-	}
-	return t.AddDate(0, 0, days).Format(models.DateLayout)
-}
 
 // todayData builds the teacher's "today": each class they teach or head
 // with its total against the cap, what they set, and the form.
@@ -227,7 +220,7 @@ func mineStatus(items []models.BoardItem, id int64) string {
 func (s *Server) viewerToday(c echo.Context) string {
 	v := viewerOf(c)
 	if v.User.SchoolID != nil {
-		if t, err := s.schoolToday(c, *v.User.SchoolID); err == nil {
+		if t, err := s.schoolTodayByID(c, *v.User.SchoolID); err == nil {
 			return t
 		}
 	}
@@ -486,7 +479,7 @@ func (s *Server) weekData(c echo.Context, cl *models.Class, start string) (*hwWe
 
 func (s *Server) pageClassWeek(c echo.Context) error {
 	cl := ClassOf(c)
-	today, err := s.schoolToday(c, cl.SchoolID)
+	today, err := s.schoolTodayByID(c, cl.SchoolID)
 	if err != nil {
 		return err
 	}
@@ -580,7 +573,7 @@ func (s *Server) pageBoard(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	today, err := s.schoolToday(c, cl.SchoolID)
+	today, err := s.schoolTodayByID(c, cl.SchoolID)
 	if err != nil {
 		return err
 	}

@@ -150,13 +150,13 @@ type classDay struct {
 	Rule         string      `json:"rule"`
 }
 
-// schoolToday is the school's current date.
-func (s *Server) schoolToday(c echo.Context, schoolID int64) (string, error) {
+// schoolTodayByID is the current date at the school with this id.
+func (s *Server) schoolTodayByID(c echo.Context, schoolID int64) (string, error) {
 	sc, err := models.GetSchool(c.Request().Context(), s.DB, schoolID)
 	if err != nil {
 		return "", err
 	}
-	return sc.Today(s.Cfg.Now()), nil
+	return s.schoolToday(c, sc), nil
 }
 
 // dateParam reads a YYYY-MM-DD query parameter, def when missing; a bad one is a 400.
@@ -228,7 +228,7 @@ func (s *Server) apiClassHomework(c echo.Context) error {
 	if _, err := s.classViewer(c, cl); err != nil {
 		return err
 	}
-	today, err := s.schoolToday(c, cl.SchoolID)
+	today, err := s.schoolTodayByID(c, cl.SchoolID)
 	if err != nil {
 		return err
 	}
@@ -294,7 +294,7 @@ func (s *Server) apiClassLoad(c echo.Context) error {
 	if _, err := s.classViewer(c, cl); err != nil {
 		return err
 	}
-	today, err := s.schoolToday(c, cl.SchoolID)
+	today, err := s.schoolTodayByID(c, cl.SchoolID)
 	if err != nil {
 		return err
 	}
@@ -434,7 +434,7 @@ func (s *Server) saveFeedback(c echo.Context, cl *models.Class, itemID int64, re
 	if !ok || st.ClassID != cl.ID {
 		return nil, models.ErrNotFound
 	}
-	today, err := s.schoolToday(c, cl.SchoolID)
+	today, err := s.schoolTodayByID(c, cl.SchoolID)
 	if err != nil {
 		return nil, err
 	}
@@ -590,7 +590,7 @@ func (s *Server) apiSchoolLoads(c echo.Context) error {
 	if !s.isSchoolStaff(c, sid) && !viewerOf(c).HasRole(policies.RoleBureau) && !viewerOf(c).HasRole(policies.RoleAdmin) {
 		return models.ErrNotFound
 	}
-	today, err := s.schoolToday(c, sid)
+	today, err := s.schoolTodayByID(c, sid)
 	if err != nil {
 		return err
 	}
