@@ -28,6 +28,7 @@ import (
 	"jianfu/models"
 	"jianfu/policies"
 	"jianfu/seed"
+	"jianfu/views"
 )
 
 const usage = `jianfu — 双减 in-school management
@@ -75,9 +76,18 @@ func main() {
 		os.Exit(2)
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "error:", err)
+		fmt.Fprintln(os.Stderr, "error:", errorText(err))
 		os.Exit(1)
 	}
+}
+
+// errorText is the message a user reads: a models.Error in the catalog's
+// words (zh-CN), anything else as it is.
+func errorText(err error) string {
+	if e, ok := models.AsError(err); ok {
+		return views.NewTranslator(views.Languages[0]).T(e.MsgID, e.Params)
+	}
+	return err.Error()
 }
 
 func env(key, def string) string {
@@ -113,6 +123,7 @@ func serve(ctx context.Context, args []string, demo bool) error {
 	if err != nil {
 		return err
 	}
+	defer srv.Close()
 	if err := srv.Authz.SyncDefaultPolicy(); err != nil {
 		return err
 	}
@@ -184,6 +195,7 @@ func migrate(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		defer az.Close()
 		if err := az.SyncDefaultPolicy(); err != nil {
 			return err
 		}
@@ -227,6 +239,7 @@ func seedCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer az.Close()
 	start := time.Now()
 	d, err := seed.Demo(ctx, db, az, seed.Options{Seed: *seedN, Schools: *schools, Days: *days, Progress: os.Stderr})
 	if err != nil {
@@ -256,6 +269,7 @@ func userCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer az.Close()
 	ctx = models.WithActor(ctx, models.Actor{RequestID: "cli"})
 	switch args[0] {
 	case "create":
@@ -267,7 +281,7 @@ func userCmd(ctx context.Context, args []string) error {
 		if *school > 0 {
 			sid = school
 		}
-		u, err := models.CreateUser(ctx, db, *username, *name, pw, sid)
+		u, err := models.CreateAccount(ctx, db, models.NewAccount{Username: *username, DisplayName: *name, Password: pw, SchoolID: sid})
 		if err != nil {
 			return err
 		}
@@ -278,6 +292,9 @@ func userCmd(ctx context.Context, args []string) error {
 			return fmt.Errorf("no user %q", *username)
 		}
 		if args[0] == "grant" {
+			if err := models.CheckGrant(ctx, db, *role, *domain); err != nil {
+				return err
+			}
 			err = az.Grant(ctx, u.ID, *role, *domain)
 		} else {
 			err = az.Revoke(ctx, u.ID, *role, *domain)
@@ -295,7 +312,7 @@ func userCmd(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := models.SetPassword(ctx, db, u.ID, pw); err != nil {
+		if err := models.ResetPassword(ctx, db, u.ID, pw, false); err != nil {
 			return err
 		}
 		fmt.Printf("password of %s changed; their sessions were ended\n", u.Username)

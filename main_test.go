@@ -1,110 +1,351 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"jianfu/models"
 	"jianfu/models/dbtest"
-	"jianfu/scheduler"
 )
 
-// TestMain lets a test start this binary as a real `jianfu serve` process:
-// with JIANFU_TEST_MAIN=1 the test binary runs main with JIANFU_TEST_ARGS.
-func TestMain(m *testing.M) {
-	if os.Getenv("JIANFU_TEST_MAIN") == "1" {
-		os.Args = append([]string{"jianfu"}, strings.Fields(os.Getenv("JIANFU_TEST_ARGS"))...)
-		main()
-		os.Exit(0)
+// The command line is tested as a user runs it: the binary is built once and
+// run in a subprocess with DATABASE_URL pointing at a fresh database.
+
+var (
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+)
+
+func jianfuBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "jianfu-cli-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binary = filepath.Join(dir, "jianfu")
+		out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	os.Exit(m.Run())
+	return binary
 }
 
-// Two `serve` processes on one PostgreSQL, with the heartbeat job every 2 s:
-// while both live only the elected one runs it, one run per period; when
-// the leader is killed (SIGKILL: its database session and advisory lock die
-// with it) the other takes over.
-func TestTwoServeProcessesRunEachPeriodOnce(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs two servers for about 16 s")
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binary != "" {
+		os.RemoveAll(filepath.Dir(binary))
 	}
-	found := false
-	for _, d := range dbtest.Dialects() {
-		found = found || d == models.Postgres
+	os.Exit(code)
+}
+
+type cliResult struct {
+	code           int
+	stdout, stderr string
+}
+
+// cli runs the binary with args against dbURL, stdin as given, bounded in time.
+func cli(t *testing.T, dbURL, stdin string, env []string, args ...string) cliResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, jianfuBinary(t), args...)
+	cmd.Env = append(os.Environ(), append([]string{"DATABASE_URL=" + dbURL, "LOG_LEVEL=warn", "JIANFU_PASSWORD="}, env...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run %v: %v", args, err)
 	}
-	if !found {
-		t.Skip("needs PostgreSQL: set TEST_DATABASE_URL")
+	return cliResult{code, out.String(), errb.String()}
+}
+
+// cliDatabases gives each dialect an empty database: a new SQLite path (not
+// even created), and a fresh PostgreSQL schema when TEST_DATABASE_URL is set.
+func cliDatabases(t *testing.T, fn func(t *testing.T, url string, open func() *gorm.DB)) {
+	t.Run("sqlite", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "data", "jianfu.db")
+		fn(t, path, func() *gorm.DB {
+			db, err := models.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				if s, err := db.DB(); err == nil {
+					s.Close()
+				}
+			})
+			return db
+		})
+	})
+	if os.Getenv("TEST_DATABASE_URL") != "" {
+		t.Run("postgres", func(t *testing.T) {
+			db := dbtest.Open(t, models.Postgres)
+			fn(t, dbtest.URL(db), func() *gorm.DB { return db })
+		})
 	}
-	db := dbtest.Open(t, models.Postgres)
-	url := dbtest.URL(db)
-	procs := map[int]*exec.Cmd{}
-	for i := 0; i < 2; i++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "JIANFU_TEST_MAIN=1", "JIANFU_TEST_ARGS=serve --addr 127.0.0.1:0",
-			"DATABASE_URL="+url, "JOB_HEARTBEAT_EVERY=2s", "LOG_LEVEL=warn")
-		if err := cmd.Start(); err != nil {
+}
+
+func TestCLIMigrateAndUsers(t *testing.T) {
+	cliDatabases(t, func(t *testing.T, url string, open func() *gorm.DB) {
+		ctx := context.Background()
+		r := cli(t, url, "", nil, "migrate", "up")
+		if r.code != 0 || !strings.Contains(r.stdout, "migrations applied") {
+			t.Fatalf("migrate up: %+v", r)
+		}
+		r = cli(t, url, "", nil, "migrate", "status")
+		if r.code != 0 || !strings.Contains(r.stdout, "00001") || !strings.Contains(r.stdout, "applied") || strings.Contains(r.stdout, "pending") {
+			t.Fatalf("migrate status: %+v", r)
+		}
+		r = cli(t, url, "", nil, "migrate", "sideways")
+		if r.code == 0 {
+			t.Error("migrate with an unknown command succeeded")
+		}
+
+		// create: password from JIANFU_PASSWORD
+		r = cli(t, url, "", []string{"JIANFU_PASSWORD=first-password"}, "user", "create", "--username", "zhang.san", "--name", "张三")
+		if r.code != 0 || !strings.Contains(r.stdout, "created user zhang.san") {
+			t.Fatalf("user create: %+v", r)
+		}
+		r = cli(t, url, "", []string{"JIANFU_PASSWORD=first-password"}, "user", "create", "--username", "zhang.san")
+		if r.code != 1 || !strings.Contains(r.stderr, "用户名 zhang.san 已被使用") {
+			t.Errorf("duplicate user create: %+v", r)
+		}
+		r = cli(t, url, "", []string{"JIANFU_PASSWORD=short"}, "user", "create", "--username", "li.si")
+		if r.code != 1 || !strings.Contains(r.stderr, "密码至少 8 位") {
+			t.Errorf("short password: %+v", r)
+		}
+
+		// grant and revoke
+		r = cli(t, url, "", nil, "user", "grant", "--username", "zhang.san", "--role", "admin", "--domain", "*")
+		if r.code != 0 || !strings.Contains(r.stdout, "grant zhang.san admin in *") {
+			t.Fatalf("user grant: %+v", r)
+		}
+		for _, bad := range [][]string{
+			{"--role", "wizard", "--domain", "*"},
+			{"--role", "teacher", "--domain", "class:1"},
+			{"--role", "teacher", "--domain", "school:424242"},
+		} {
+			r = cli(t, url, "", nil, append([]string{"user", "grant", "--username", "zhang.san"}, bad...)...)
+			if r.code != 1 || !strings.Contains(r.stderr, "error:") {
+				t.Errorf("grant %v: %+v", bad, r)
+			}
+		}
+		r = cli(t, url, "", nil, "user", "grant", "--username", "nobody", "--role", "admin", "--domain", "*")
+		if r.code != 1 || !strings.Contains(r.stderr, `no user "nobody"`) {
+			t.Errorf("grant to a missing user: %+v", r)
+		}
+		db := open()
+		az, err := models.NewAuthorizer(db)
+		if err != nil {
 			t.Fatal(err)
 		}
-		procs[cmd.Process.Pid] = cmd
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	}
-	runs := func() []models.JobRun {
-		var rs []models.JobRun
-		if err := db.Where("job = ?", scheduler.JobHeartbeat).Order("period").Find(&rs).Error; err != nil {
+		defer az.Close()
+		u, err := models.UserByUsername(ctx, db, "zhang.san")
+		if err != nil {
 			t.Fatal(err)
 		}
-		return rs
-	}
-	time.Sleep(9 * time.Second)
-	before := runs()
-	leaders := map[string]bool{}
-	for _, r := range before {
-		leaders[r.Replica] = true
-	}
-	if len(before) < 2 || len(leaders) != 1 {
-		t.Fatalf("while both live: %d runs by %v, want one replica running every period", len(before), leaders)
-	}
-	var leaderPID int
-	for r := range leaders {
-		fmt.Sscanf(r[strings.LastIndex(r, "-")+1:], "%d", &leaderPID)
-	}
-	leader, ok := procs[leaderPID]
-	if !ok {
-		t.Fatalf("leader %v is not one of the processes %v", leaders, procs)
-	}
-	if err := leader.Process.Signal(syscall.SIGKILL); err != nil {
+		if g, _ := az.GrantsOf(u.ID); len(g) != 1 || g[0] != (models.Grant{Role: "admin", Domain: "*"}) {
+			t.Fatalf("grants after the CLI grant: %v", g)
+		}
+
+		// password: from stdin when JIANFU_PASSWORD is unset
+		r = cli(t, url, "second-password\n", nil, "user", "password", "--username", "zhang.san")
+		if r.code != 0 || !strings.Contains(r.stdout, "password of zhang.san changed") {
+			t.Fatalf("user password: %+v", r)
+		}
+		if _, err := models.Authenticate(ctx, db, "zhang.san", "second-password", "127.0.0.1"); err != nil {
+			t.Errorf("sign in with the new password: %v", err)
+		}
+
+		r = cli(t, url, "", nil, "user", "revoke", "--username", "zhang.san", "--role", "admin", "--domain", "*")
+		if r.code != 0 {
+			t.Fatalf("user revoke: %+v", r)
+		}
+		if err := az.Reload(); err != nil {
+			t.Fatal(err)
+		}
+		if g, _ := az.GrantsOf(u.ID); len(g) != 0 {
+			t.Errorf("grants after the CLI revoke: %v", g)
+		}
+
+		// Every CLI write is audited, marked as coming from the CLI.
+		trail, err := models.AuditTrail(ctx, db, "user", u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var actions []string
+		for _, a := range trail {
+			actions = append(actions, a.Action)
+			if a.RequestID != "cli" {
+				t.Errorf("audit row %d has request id %q", a.ID, a.RequestID)
+			}
+		}
+		if got := strings.Join(actions, ","); got != "create,grant,password_reset,revoke" {
+			t.Errorf("audit trail: %s", got)
+		}
+	})
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
 		t.Fatal(err)
 	}
-	leader.Wait()
-	time.Sleep(7 * time.Second)
-	after := runs()
-	seen := map[string]bool{}
-	var taken int
-	for _, r := range after {
-		if seen[r.Period] {
-			t.Fatalf("period %s ran twice", r.Period)
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// server is a running `jianfu demo` or `jianfu serve`.
+type server struct {
+	cmd    *exec.Cmd
+	addr   string
+	stdout *syncBuffer
+	done   chan error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startServer runs the binary with args plus --addr and waits (bounded) until /readyz answers.
+func startServer(t *testing.T, env []string, args ...string) *server {
+	t.Helper()
+	addr := freeAddr(t)
+	cmd := exec.Command(jianfuBinary(t), append(args, "--addr", addr)...)
+	cmd.Env = append(os.Environ(), append([]string{"LOG_LEVEL=warn"}, env...)...)
+	s := &server{cmd: cmd, addr: addr, stdout: &syncBuffer{}, done: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = s.stdout, io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			<-s.done
 		}
-		seen[r.Period] = true
-		if r.Outcome != models.RunOK && r.Outcome != models.RunRunning {
-			t.Errorf("run %+v", r)
+	})
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return s
+			}
 		}
-		if !leaders[r.Replica] {
-			taken++
+		select {
+		case err := <-s.done:
+			t.Fatalf("%v exited before it was ready: %v\n%s", args, err, s.stdout.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%v: /readyz did not answer within 90 s", args)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// stop sends SIGTERM and expects a clean exit (graceful shutdown).
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Errorf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no exit within 30 s of SIGTERM")
+	}
+}
+
+func (s *server) login(t *testing.T, user, password string) int {
+	t.Helper()
+	body := fmt.Sprintf(`{"username":%q,"password":%q}`, user, password)
+	resp, err := http.Post("http://"+s.addr+"/api/v1/auth/login", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// `demo` loads the district into an empty database, and on a second start
+// (already seeded) prints the accounts again and serves.
+func TestCLIDemoTwice(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds the whole demo district")
+	}
+	path := filepath.Join(t.TempDir(), "demo.db")
+	first := startServer(t, nil, "demo", "--db", path)
+	out := first.stdout.String()
+	if !strings.Contains(out, "loading the demo district") || !strings.Contains(out, "bureau.haizhou") {
+		t.Errorf("first demo start printed:\n%s", out)
+	}
+	if code := first.login(t, "principal.hz1", "jianfu-demo"); code != 200 {
+		t.Errorf("login on the first start: %d", code)
+	}
+	first.stop(t)
+
+	second := startServer(t, nil, "demo", "--db", path)
+	out = second.stdout.String()
+	if strings.Contains(out, "loading the demo district") {
+		t.Error("the second start seeded again")
+	}
+	for _, want := range []string{"demo accounts", "admin", "bureau.fuxin", "teacher.hz1", "parent.hz1", "principal.xq1", "jianfu-demo"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("second demo start does not print %q:\n%s", want, out)
 		}
 	}
-	if taken < 2 {
-		t.Fatalf("after the leader was killed the other process ran %d periods: %+v", taken, after)
+	if code := second.login(t, "teacher.hz1", "jianfu-demo"); code != 200 {
+		t.Errorf("login on the second start: %d", code)
 	}
-	// No period was skipped except, at most, the one of the take-over.
-	first, _ := time.Parse(time.RFC3339, after[0].Period)
-	last, _ := time.Parse(time.RFC3339, after[len(after)-1].Period)
-	if want := int(last.Sub(first)/(2*time.Second)) + 1; len(after) < want-1 {
-		t.Errorf("%d runs for %d periods", len(after), want)
+	second.stop(t)
+
+	// serve on the existing database needs no demo flag.
+	served := startServer(t, []string{"DATABASE_URL=" + path}, "serve")
+	if code := served.login(t, "admin", "jianfu-demo"); code != 200 {
+		t.Errorf("login on serve: %d", code)
 	}
-	t.Logf("%d periods before the kill by %v, %d after by the other process", len(before), leaders, taken)
+	served.stop(t)
 }

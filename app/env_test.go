@@ -43,6 +43,7 @@ func newEnv(t *testing.T, d models.Dialect) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(srv.Close)
 	dist, err := seed.Demo(context.Background(), db, srv.Authz, seed.Options{Seed: 1, Today: testToday, StudentsPerClass: 4})
 	if err != nil {
 		t.Fatal(err)

@@ -457,13 +457,6 @@ func (s *Server) pageProgram(c echo.Context) error {
 	return s.renderPage(c, http.StatusOK, "afterschool/program", "as.program.title", data)
 }
 
-func shiftDate(date string, days int) string {
-	d, err := time.Parse(models.DateLayout, date)
-	if err != nil {
-		return date
-	}
-	return d.AddDate(0, 0, days).Format(models.DateLayout)
-}
 
 type sessionStudent struct {
 	ID     int64

@@ -338,7 +338,7 @@ type reportRow struct {
 	SchoolName string
 }
 
-func (s *Server) schoolNames(c echo.Context, ids []int64) map[int64]string {
+func (s *Server) schoolNamesByID(c echo.Context, ids []int64) map[int64]string {
 	var schools []models.School
 	s.DB.WithContext(c.Request().Context()).Where("id IN ?", ids).Find(&schools)
 	out := map[int64]string{}
@@ -362,7 +362,7 @@ func (s *Server) regionReportsPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	names := s.schoolNames(c, ids)
+	names := s.schoolNamesByID(c, ids)
 	data := reportsPageData{Status: status}
 	for _, it := range s.reportItems(rs, status).Items {
 		data.Reports = append(data.Reports, reportRow{ReportItem: it, SchoolName: names[it.SchoolID]})
@@ -376,7 +376,7 @@ func (s *Server) schoolReportsPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	names := s.schoolNames(c, []int64{id})
+	names := s.schoolNamesByID(c, []int64{id})
 	data := reportsPageData{}
 	for _, it := range s.reportItems(rs, "").Items {
 		data.Reports = append(data.Reports, reportRow{ReportItem: it, SchoolName: names[it.SchoolID]})
@@ -400,7 +400,7 @@ func (s *Server) reportPage(c echo.Context) error {
 		return err
 	}
 	it := s.reportItem(*r)
-	data := reportPageData{Report: it, SchoolName: s.schoolNames(c, []int64{r.SchoolID})[r.SchoolID],
+	data := reportPageData{Report: it, SchoolName: s.schoolNamesByID(c, []int64{r.SchoolID})[r.SchoolID],
 		CanWrite:  s.canDo(c, models.Target{SchoolID: r.SchoolID}, "report", "write"),
 		CanReview: s.canDo(c, models.Target{SchoolID: r.SchoolID}, "report", "review"),
 		Editable:  policies.ReportEditable(r.Status)}
@@ -476,7 +476,7 @@ func (s *Server) regionAlertsPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	data := alertsPageData{Region: *r, Alerts: s.alertViews(c, as, s.schoolNames(c, ids)), Status: c.QueryParam("status"), Next: c.Request().URL.RequestURI()}
+	data := alertsPageData{Region: *r, Alerts: s.alertViews(c, as, s.schoolNamesByID(c, ids)), Status: c.QueryParam("status"), Next: c.Request().URL.RequestURI()}
 	return s.renderPage(c, http.StatusOK, "bureau/alerts", "bureau.alerts_title", data)
 }
 
@@ -527,7 +527,7 @@ func (s *Server) complaintViews(c echo.Context, cs []models.Complaint, forSchool
 			ids = append(ids, *cp.SchoolID)
 		}
 	}
-	names := s.schoolNames(c, ids)
+	names := s.schoolNamesByID(c, ids)
 	var out []complaintView
 	for _, it := range s.complaintItems(cs, forSchool).Items {
 		v := complaintView{ComplaintItem: it, Category: "complaint.cat." + it.Complaint.Category}
@@ -596,7 +596,7 @@ func (s *Server) complaintAssignForm(c echo.Context) error {
 }
 
 func (s *Server) complaintCloseForm(c echo.Context) error {
-	var req feedbackRequest
+	var req complaintFeedbackRequest
 	if err := bind(c, &req); err != nil {
 		return err
 	}

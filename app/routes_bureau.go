@@ -572,7 +572,7 @@ type assignRequest struct {
 	Note     string `json:"note" form:"note" validate:"max=4000"`
 }
 
-type feedbackRequest struct {
+type complaintFeedbackRequest struct {
 	Feedback string `json:"feedback" form:"feedback" validate:"required,max=4000"`
 }
 
@@ -593,7 +593,7 @@ func (s *Server) apiAssignComplaint(c echo.Context) error {
 }
 
 func (s *Server) apiCloseComplaint(c echo.Context) error {
-	var req feedbackRequest
+	var req complaintFeedbackRequest
 	if err := bind(c, &req); err != nil {
 		return err
 	}

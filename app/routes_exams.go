@@ -204,6 +204,7 @@ func localized(c echo.Context, err error) error {
 	return e
 }
 
+// schoolToday is the current date at the school, in its time zone.
 func (s *Server) schoolToday(c echo.Context, school *models.School) string {
 	return school.Today(s.Cfg.Now())
 }

@@ -132,6 +132,9 @@ func (s *Server) Start(ctx context.Context) error {
 	return s.E.Shutdown(sctx)
 }
 
+// Close releases what New started: the policy watcher's connection.
+func (s *Server) Close() { s.Authz.Close() }
+
 func cacheFor(h http.Handler, d time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age="+itoa(int(d.Seconds())))

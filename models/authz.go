@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strconv"
 
@@ -16,11 +17,15 @@ import (
 // Authorizer answers "may this user do this to that" with Casbin RBAC with
 // domains; the policy lives in casbin_rule (created by our migrations).
 type Authorizer struct {
-	E  *casbin.SyncedEnforcer
-	db *gorm.DB
+	E       *casbin.SyncedEnforcer
+	db      *gorm.DB
+	Watcher *PolicyWatcher // PostgreSQL only: other replicas' policy changes; nil on SQLite
 }
 
-// NewAuthorizer loads the policy from the database.
+// NewAuthorizer loads the policy from the database. On PostgreSQL it also
+// starts a PolicyWatcher, so grants made by another replica (or the CLI) take
+// effect here without a restart; call Close when done. SQLite mode is a
+// single process and needs none.
 func NewAuthorizer(db *gorm.DB) (*Authorizer, error) {
 	adb := db.Session(&gorm.Session{NewDB: true})
 	gormadapter.TurnOffAutoMigrate(adb) // casbin_rule comes from our migrations
@@ -32,14 +37,45 @@ func NewAuthorizer(db *gorm.DB) (*Authorizer, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := casbin.NewSyncedEnforcer(m, ad)
+	// Without the adapter here: NewSyncedEnforcer would load the policy at
+	// once, and it is loaded below (once the watcher listens) anyway.
+	e, err := casbin.NewSyncedEnforcer(m)
 	if err != nil {
 		return nil, fmt.Errorf("casbin enforcer: %w", err)
 	}
+	e.SetAdapter(ad)
+	a := &Authorizer{E: e, db: db}
+	if DialectOf(db) == Postgres {
+		w, err := NewPolicyWatcher(context.Background(), db)
+		if err != nil {
+			return nil, err
+		}
+		if err := e.SetWatcher(w); err != nil {
+			w.Close()
+			return nil, err
+		}
+		// After SetWatcher: Enforcer.SetWatcher installs the unsynchronized
+		// LoadPolicy of the embedded Enforcer; ours takes the lock.
+		_ = w.SetUpdateCallback(func(string) {
+			if err := e.LoadPolicy(); err != nil {
+				slog.Error("casbin watcher: reload failed", "err", err)
+			}
+		})
+		a.Watcher = w
+	}
+	// Loaded (again) once the watcher listens: a change made in between is not lost.
 	if err := e.LoadPolicy(); err != nil {
+		a.Close()
 		return nil, fmt.Errorf("casbin load: %w", err)
 	}
-	return &Authorizer{E: e, db: db}, nil
+	return a, nil
+}
+
+// Close stops the policy watcher, if any.
+func (a *Authorizer) Close() {
+	if a.Watcher != nil {
+		a.Watcher.Close()
+	}
 }
 
 // SyncDefaultPolicy adds the lines of policies/policy.csv that the database
@@ -80,15 +116,17 @@ func (a *Authorizer) Grant(ctx context.Context, userID int64, role, domain strin
 	if _, _, ok := policies.ParseDomain(domain); !ok {
 		return Invalid("user.domain_invalid", map[string]any{"Domain": domain})
 	}
-	if _, err := a.E.AddGroupingPolicy(policies.UserSubject(userID), role, domain); err != nil {
-		return err
+	added, err := a.E.AddGroupingPolicy(policies.UserSubject(userID), role, domain)
+	if err != nil || !added {
+		return err // !added: held already, nothing changed, nothing to audit
 	}
 	return Audit(ctx, a.db, schoolOfDomain(domain), "grant", "user", userID, nil, Grant{role, domain})
 }
 
 // Revoke removes a grant.
 func (a *Authorizer) Revoke(ctx context.Context, userID int64, role, domain string) error {
-	if _, err := a.E.RemoveGroupingPolicy(policies.UserSubject(userID), role, domain); err != nil {
+	removed, err := a.E.RemoveGroupingPolicy(policies.UserSubject(userID), role, domain)
+	if err != nil || !removed {
 		return err
 	}
 	return Audit(ctx, a.db, schoolOfDomain(domain), "revoke", "user", userID, Grant{role, domain}, nil)

@@ -1,0 +1,21 @@
+package app_test
+
+import "fmt"
+
+// Key pages of the after-school and exam areas, as each role sees them on a phone.
+func init() {
+	hz1 := func(path string) func(e *env) string {
+		return func(e *env) string { return fmt.Sprintf(path, e.hz1().ID) }
+	}
+	browserPages = append(browserPages,
+		browserPage{Name: "afterschool/plan", User: "principal.hz1", PathFor: hz1("/schools/%d/afterschool"), Want: []string{"课后服务方案", "保存并检查"}},
+		browserPage{Name: "afterschool/timetable", User: "academic.hz1", PathFor: hz1("/schools/%d/afterschool/timetable"), Want: []string{"课后服务课表"}},
+		browserPage{Name: "afterschool/hours", User: "principal.hz1", PathFor: hz1("/schools/%d/afterschool/hours"), Want: []string{"课后服务课时"}},
+		browserPage{Name: "afterschool/choose", User: "parent.hz1", Path: "/afterschool/choose", Want: []string{"课后服务选课"}},
+		browserPage{Name: "afterschool/mine", User: "teacher.hz1", Path: "/afterschool/mine", Want: []string{"我的课后服务"}},
+		browserPage{Name: "afterschool/coverage", User: "bureau.haizhou", Path: "/regions/210902/afterschool", Want: []string{"课后服务覆盖情况"}},
+		browserPage{Name: "exams/calendar-academic", User: "academic.hz1", PathFor: hz1("/schools/%d/exams"), Want: []string{"学期考试日历"}},
+		browserPage{Name: "exams/calendar-parent", User: "parent.hz1", PathFor: hz1("/schools/%d/exams"), Want: []string{"学期考试日历"}},
+		browserPage{Name: "exams/home-principal", User: "principal.hz1", Path: "/exams", Want: []string{"考试"}},
+	)
+}

@@ -1,0 +1,284 @@
+package seed
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"jianfu/models"
+	"jianfu/policies"
+)
+
+func init() { RegisterArea(seedHomework) }
+
+// homeworkBatch is how many rows go into one INSERT on PostgreSQL. The
+// pure-Go SQLite driver binds parameters in time quadratic in their number,
+// so it gets small batches (sqliteBatch).
+const (
+	homeworkBatch = 1000
+	sqliteBatch   = 25
+)
+
+// Main subjects that set written homework, by band.
+var writtenSubjects = map[string][]string{
+	"g3_6": {"语文", "数学", "英语", "科学"},
+	"g7_9": {"语文", "数学", "英语", "物理", "化学", "历史", "地理", "生物", "道德与法治"},
+}
+
+var homeworkTitles = map[string][]string{
+	"语文":    {"生字词抄写", "课文朗读与背诵", "阅读理解练习", "小练笔"},
+	"数学":    {"课后练习", "口算练习", "应用题", "单元复习题"},
+	"英语":    {"单词默写", "课文跟读", "语法练习", "听力练习"},
+	"科学":    {"观察记录", "实验报告"},
+	"物理":    {"课后习题", "实验报告"},
+	"化学":    {"方程式练习", "课后习题"},
+	"历史":    {"知识梳理", "材料分析"},
+	"地理":    {"读图练习", "知识梳理"},
+	"生物":    {"课后习题", "观察记录"},
+	"道德与法治": {"案例分析", "知识梳理"},
+}
+
+// seedHomework writes a term of homework that respects the caps (HW-01..03)
+// for every class of the district up to Opts.Today, with the class-day
+// rollups computed here and some parent feedback. With Opts.Days it writes
+// the last D school days instead (the scale generator): rows go in batches,
+// rollups are computed in Go, nothing is read back per row.
+func seedHomework(ctx context.Context, db *gorm.DB, d *District) error {
+	// One transaction: on SQLite a commit per batch costs more than the rows.
+	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return seedHomeworkTx(ctx, tx, d) })
+}
+
+func seedHomeworkTx(ctx context.Context, db *gorm.DB, d *District) error {
+	schoolIDs := make([]int64, 0, len(d.Schools))
+	for _, s := range d.Schools {
+		schoolIDs = append(schoolIDs, s.ID)
+	}
+	if len(schoolIDs) == 0 {
+		return nil
+	}
+	// Who teaches what, where.
+	var assigns []models.TeachingAssignment
+	if err := db.Where("school_id IN ?", schoolIDs).Find(&assigns).Error; err != nil {
+		return err
+	}
+	teacherOf := map[[2]int64]int64{} // (class, subject) → teacher
+	for _, a := range assigns {
+		teacherOf[[2]int64{a.ClassID, a.SubjectID}] = a.TeacherID
+	}
+	// Students and their guardians, for feedback.
+	var kids []struct {
+		StudentID int64
+		ClassID   int64
+		UserID    int64
+	}
+	if err := db.Table("guardians").Select("guardians.student_id, students.class_id, guardians.user_id").
+		Joins("JOIN students ON students.id = guardians.student_id").Where("guardians.school_id IN ?", schoolIDs).
+		Order("guardians.student_id").Scan(&kids).Error; err != nil {
+		return err
+	}
+	guardians := map[int64][][2]int64{} // class → (student, guardian)
+	for _, k := range kids {
+		guardians[k.ClassID] = append(guardians[k.ClassID], [2]int64{k.StudentID, k.UserID})
+	}
+	limits := policies.DefaultHomeworkLimits()
+	w := &homeworkWriter{db: db, batch: homeworkBatch}
+	if models.DialectOf(db) == models.SQLite {
+		w.batch = sqliteBatch
+	}
+	for _, sc := range d.Schools {
+		days, err := seedDays(ctx, db, d, sc.ID)
+		if err != nil {
+			return err
+		}
+		feedbackFrom := len(days) - min(len(days), 10) // parents report on the last 10 school days
+		for _, cl := range d.Classes[sc.ID] {
+			capv := policies.CapFor(cl.Grade, policies.SchoolDay, limits)
+			for di, day := range days {
+				items := d.classDayItems(cl, day, capv.Minutes, teacherOf, limits.Counting)
+				if len(items) == 0 {
+					continue
+				}
+				load := models.ClassDayLoad{SchoolID: sc.ID, ClassID: cl.ID, Grade: cl.Grade, Date: day, CapMinutes: capv.Minutes,
+					UpdatedAt: time.Now().UTC()}
+				takeHome := 0
+				for _, it := range items {
+					load.AllMinutes += it.Minutes
+					load.ItemCount++
+					if it.Counted {
+						load.TotalMinutes += it.Minutes
+					}
+					if !it.InSchool {
+						takeHome += it.Minutes
+					}
+				}
+				if cl.Grade >= 3 && d.Rand.IntN(20) == 0 {
+					load.RefusedCount = 1 // a teacher who tried to go over the cap that day
+				}
+				if di >= feedbackFrom && takeHome > 0 {
+					for _, g := range guardians[cl.ID] {
+						if d.Rand.IntN(4) != 0 {
+							continue
+						}
+						// Reality runs a little over the estimate, more in higher grades.
+						actual := takeHome * (85 + d.Rand.IntN(30+cl.Grade*4)) / 100
+						stopped := actual > takeHome*5/4 && d.Rand.IntN(2) == 0
+						fb := models.HomeworkFeedback{SchoolID: sc.ID, ClassID: cl.ID, StudentID: g[0], GuardianID: g[1], Date: day,
+							ActualMinutes: actual, EstimatedMinutes: takeHome, StoppedAtBedtime: stopped,
+							CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC()}
+						load.FeedbackCount++
+						load.FeedbackActualMinutes += actual
+						load.FeedbackEstimatedMinutes += takeHome
+						if stopped {
+							load.BedtimeStops++
+						}
+						w.feedback = append(w.feedback, fb)
+					}
+				}
+				w.items = append(w.items, items...)
+				w.loads = append(w.loads, load)
+				if err := w.flush(false); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return w.flush(true)
+}
+
+// homeworkWriter buffers rows and writes them in batches.
+type homeworkWriter struct {
+	db       *gorm.DB
+	batch    int
+	items    []models.HomeworkItem
+	loads    []models.ClassDayLoad
+	feedback []models.HomeworkFeedback
+}
+
+func (w *homeworkWriter) flush(all bool) error {
+	if !all && len(w.items) < 5*homeworkBatch && len(w.loads) < 5*homeworkBatch && len(w.feedback) < 5*homeworkBatch {
+		return nil
+	}
+	if len(w.items) > 0 {
+		if err := w.db.CreateInBatches(&w.items, w.batch).Error; err != nil {
+			return fmt.Errorf("homework items: %w", err)
+		}
+	}
+	if len(w.loads) > 0 {
+		if err := w.db.CreateInBatches(&w.loads, w.batch).Error; err != nil {
+			return fmt.Errorf("class day loads: %w", err)
+		}
+	}
+	if len(w.feedback) > 0 {
+		if err := w.db.CreateInBatches(&w.feedback, w.batch).Error; err != nil {
+			return fmt.Errorf("homework feedback: %w", err)
+		}
+	}
+	w.items, w.loads, w.feedback = w.items[:0], w.loads[:0], w.feedback[:0]
+	return nil
+}
+
+// seedDays lists the school days to fill: the term's school days from its
+// start up to Today; with Opts.Days, the last D school days of the term up to
+// Today — or, when the term has fewer than D before Today, its first D school
+// days (some after Today), so scale data stays inside the term the bureau reads.
+func seedDays(ctx context.Context, db *gorm.DB, d *District, schoolID int64) ([]string, error) {
+	today := d.Opts.Today
+	if _, err := time.Parse(models.DateLayout, today); err != nil {
+		return nil, fmt.Errorf("seed today %q: %w", today, err)
+	}
+	term := d.Term[schoolID]
+	if term == nil {
+		return nil, nil
+	}
+	var off []string
+	if err := db.WithContext(ctx).Model(&models.NoSchoolDay{}).Where("school_id = ?", schoolID).Pluck("date", &off).Error; err != nil {
+		return nil, err
+	}
+	offSet := map[string]bool{}
+	for _, o := range off {
+		offSet[o] = true
+	}
+	start, err := time.Parse(models.DateLayout, term.StartDate)
+	if err != nil {
+		return nil, err
+	}
+	var all []string
+	upToToday := 0
+	for t := start; t.Format(models.DateLayout) <= term.EndDate; t = t.AddDate(0, 0, 1) {
+		ds := t.Format(models.DateLayout)
+		if wd := t.Weekday(); wd == time.Saturday || wd == time.Sunday || offSet[ds] {
+			continue
+		}
+		all = append(all, ds)
+		if ds <= today {
+			upToToday++
+		}
+	}
+	if d.Opts.Days <= 0 {
+		return all[:upToToday], nil
+	}
+	if upToToday >= d.Opts.Days {
+		return all[upToToday-d.Opts.Days : upToToday], nil
+	}
+	return all[:min(d.Opts.Days, len(all))], nil
+}
+
+// classDayItems makes one class-day of homework within the cap: 2–4 written
+// subjects that together use 50–100% of the cap, now and then an optional
+// or in-school item; grades 1–2 get oral/reading at home or written in school.
+func (d *District) classDayItems(cl models.Class, day string, capMinutes int, teacherOf map[[2]int64]int64, counting policies.Counting) []models.HomeworkItem {
+	var out []models.HomeworkItem
+	now := time.Now().UTC()
+	add := func(subject, title, kind, layer string, minutes int, inSchool bool) {
+		subj, ok := d.Subjects[subject]
+		if !ok {
+			return
+		}
+		tid, ok := teacherOf[[2]int64{cl.ID, subj.ID}]
+		if !ok {
+			return
+		}
+		out = append(out, models.HomeworkItem{SchoolID: cl.SchoolID, ClassID: cl.ID, SubjectID: subj.ID, TeacherID: tid, Date: day,
+			DueDate: day, Title: title, Minutes: minutes, Kind: kind, Layer: layer, InSchool: inSchool,
+			Counted: counting.Counts(kind, layer, inSchool), Status: models.HomeworkActive, CreatedAt: now, UpdatedAt: now})
+	}
+	if cl.Grade <= 2 {
+		if d.Rand.IntN(3) > 0 {
+			add("语文", "课文朗读", policies.KindReading, policies.LayerRequired, 10+5*d.Rand.IntN(2), false)
+		}
+		if d.Rand.IntN(2) == 0 {
+			add("数学", "校内巩固练习", policies.KindWritten, policies.LayerRequired, 15, true)
+		}
+		return out
+	}
+	pool := writtenSubjects[policies.GradeBand(cl.Grade)]
+	n := 2 + d.Rand.IntN(3)
+	budget := capMinutes * (50 + d.Rand.IntN(51)) / 100
+	picked := d.Rand.Perm(len(pool))[:min(n, len(pool))]
+	used := 0
+	for i, pi := range picked {
+		subject := pool[pi]
+		left := budget - used
+		share := left / (len(picked) - i)
+		minutes := max(5, share/5*5)
+		if used+minutes > capMinutes {
+			break
+		}
+		titles := homeworkTitles[subject]
+		title := subject + "作业"
+		if len(titles) > 0 {
+			title = titles[d.Rand.IntN(len(titles))]
+		}
+		add(subject, title, policies.KindWritten, policies.LayerRequired, minutes, false)
+		used += minutes
+	}
+	if d.Rand.IntN(3) == 0 {
+		add(pool[d.Rand.IntN(len(pool))], "拓展阅读（选做）", policies.KindReading, policies.LayerOptional, 15, false)
+	}
+	if d.Rand.IntN(4) == 0 {
+		add(pool[d.Rand.IntN(len(pool))], "课堂巩固（校内完成）", policies.KindWritten, policies.LayerRequired, 15, true)
+	}
+	return out
+}
