@@ -32,14 +32,19 @@ func maxClassOverCapDays(ctx context.Context, db *gorm.DB, schoolIDs []int64, fr
 		SchoolID int64
 		N        int64
 	}
-	per := db.WithContext(ctx).Table("class_day_loads").
-		Select("school_id, class_id, SUM(CASE WHEN item_count > 0 AND total_minutes > cap_minutes THEN 1 ELSE 0 END) AS n").
-		Where("school_id IN ? AND date BETWEEN ? AND ?", schoolIDs, from, to).Group("school_id, class_id")
+	// Only the over-cap class-days: a school without any has no value, which
+	// the result fills with 0 below.
+	per := db.WithContext(ctx).Table("class_day_loads").Select("school_id, class_id, COUNT(*) AS n").
+		Where("school_id IN ? AND date BETWEEN ? AND ? AND item_count > 0 AND total_minutes > cap_minutes", schoolIDs, from, to).
+		Group("school_id, class_id")
 	if err := db.WithContext(ctx).Table("(?) AS per_class", per).Select("school_id, MAX(n) AS n").Group("school_id").Scan(&rows).Error; err != nil {
 		return nil, err
 	}
+	for _, id := range schoolIDs {
+		out[id] = map[string]float64{IndMaxClassOverCapDays: 0}
+	}
 	for _, r := range rows {
-		out[r.SchoolID] = map[string]float64{IndMaxClassOverCapDays: float64(r.N)}
+		out[r.SchoolID][IndMaxClassOverCapDays] = float64(r.N)
 	}
 	return out, nil
 }

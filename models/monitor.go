@@ -40,12 +40,33 @@ func ComputeIndicators(ctx context.Context, db *gorm.DB, schoolIDs []int64, from
 	if len(schoolIDs) == 0 {
 		return out, nil
 	}
-	for _, src := range IndicatorSources() {
-		vals, err := src.Compute(ctx, db.WithContext(ctx), schoolIDs, from, to)
-		if err != nil {
-			return nil, fmt.Errorf("indicators %s: %w", src.Group, err)
+	// Sources read different rollups: run them side by side (each on its own
+	// connection) unless db is a transaction, which has only one.
+	srcs := IndicatorSources()
+	results := make([]map[int64]map[string]float64, len(srcs))
+	errs := make([]error, len(srcs))
+	_, notTx := db.DB()
+	var wg sync.WaitGroup
+	for i, src := range srcs {
+		run := func() {
+			results[i], errs[i] = src.Compute(ctx, db.WithContext(ctx), schoolIDs, from, to)
+			if errs[i] != nil {
+				errs[i] = fmt.Errorf("indicators %s: %w", src.Group, errs[i])
+			}
 		}
-		for id, m := range vals {
+		if notTx != nil || len(srcs) == 1 {
+			run()
+			continue
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); run() }()
+	}
+	wg.Wait()
+	for i := range srcs {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		for id, m := range results[i] {
 			dst, ok := out[id]
 			if !ok {
 				continue
