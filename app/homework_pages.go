@@ -125,7 +125,6 @@ type hwForm struct {
 	homeworkRequest
 }
 
-
 // todayData builds the teacher's "today": each class they teach or head
 // with its total against the cap, what they set, and the form.
 func (s *Server) todayData(c echo.Context, date string, form hwForm) (*hwTodayData, error) {

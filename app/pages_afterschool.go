@@ -457,7 +457,6 @@ func (s *Server) pageProgram(c echo.Context) error {
 	return s.renderPage(c, http.StatusOK, "afterschool/program", "as.program.title", data)
 }
 
-
 type sessionStudent struct {
 	ID     int64
 	Name   string
