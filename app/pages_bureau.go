@@ -166,6 +166,12 @@ func trendCharts(tr *views.Translator, defs []models.IndicatorDef, weeks []model
 	for gi, g := range models.Groups(defs) {
 		var series []map[string]any
 		var names []string
+		hasPct, hasOther := false, false
+		for _, d := range defs {
+			if d.Group == g {
+				hasPct, hasOther = hasPct || d.Unit == "pct", hasOther || d.Unit != "pct"
+			}
+		}
 		for _, d := range defs {
 			if d.Group != g {
 				continue
@@ -181,14 +187,25 @@ func trendCharts(tr *views.Translator, defs []models.IndicatorDef, weeks []model
 			}
 			name := tr.T(d.MsgID)
 			names = append(names, name)
-			series = append(series, map[string]any{"name": name, "type": "line", "data": data, "connectNulls": true})
+			axis := 0
+			if hasPct && d.Unit != "pct" {
+				axis = 1 // percentages on the left axis, other units on the right
+			}
+			series = append(series, map[string]any{"name": name, "type": "line", "data": data, "connectNulls": true, "yAxisIndex": axis})
+		}
+		yAxis := []map[string]any{{"type": "value"}}
+		if hasPct {
+			yAxis[0]["axisLabel"] = map[string]any{"formatter": "{value}%"}
+			if hasOther {
+				yAxis = append(yAxis, map[string]any{"type": "value", "splitLine": map[string]any{"show": false}})
+			}
 		}
 		opt := map[string]any{
 			"tooltip": map[string]any{"trigger": "axis"},
 			"legend":  map[string]any{"data": names, "type": "scroll"},
-			"grid":    map[string]any{"left": 40, "right": 16, "top": 40, "bottom": 30},
+			"grid":    map[string]any{"left": 44, "right": 44, "top": 40, "bottom": 30},
 			"xAxis":   map[string]any{"type": "category", "data": x},
-			"yAxis":   map[string]any{"type": "value"},
+			"yAxis":   yAxis,
 			"series":  series,
 		}
 		b, _ := json.Marshal(opt)
@@ -247,6 +264,7 @@ type classLink struct {
 type alertView struct {
 	models.Alert
 	SchoolName string
+	Label      string // message id of the indicator (its key when unknown)
 	Value      string
 	Threshold  string
 	CanWrite   bool
@@ -272,11 +290,11 @@ func (s *Server) alertViews(c echo.Context, as []models.Alert, names map[int64]s
 	defs := models.IndicatorDefs()
 	out := make([]alertView, 0, len(as))
 	for _, a := range as {
-		unit := "count"
+		unit, label := "count", a.IndicatorKey
 		if d, ok := models.FindDef(defs, a.IndicatorKey); ok {
-			unit = d.Unit
+			unit, label = d.Unit, d.MsgID
 		}
-		out = append(out, alertView{Alert: a, SchoolName: names[a.SchoolID], Value: formatValue(unit, a.Value), Threshold: formatValue(unit, a.Threshold),
+		out = append(out, alertView{Alert: a, SchoolName: names[a.SchoolID], Label: label, Value: formatValue(unit, a.Value), Threshold: formatValue(unit, a.Threshold),
 			CanWrite: s.canDo(c, models.Target{SchoolID: a.SchoolID}, "alert", "write")})
 	}
 	return out
