@@ -367,22 +367,13 @@ func (s *Server) schoolNamesByID(c echo.Context, ids []int64) map[int64]string {
 }
 
 func (s *Server) regionReportsPage(c echo.Context) error {
-	ids, err := s.regionSchoolIDs(c)
-	if err != nil {
-		return err
-	}
-	status := c.QueryParam("status")
-	q := status
-	if q == "overdue" {
-		q = ""
-	}
-	rs, err := models.ReportsInSchools(c.Request().Context(), s.DB, ids, q)
+	items, ids, status, err := s.regionReports(c)
 	if err != nil {
 		return err
 	}
 	names := s.schoolNamesByID(c, ids)
 	data := reportsPageData{Status: status}
-	for _, it := range s.reportItems(rs, status).Items {
+	for _, it := range items.Items {
 		data.Reports = append(data.Reports, reportRow{ReportItem: it, SchoolName: names[it.SchoolID]})
 	}
 	return s.renderPage(c, http.StatusOK, "bureau/reports", "bureau.reports_title", data)

@@ -314,21 +314,32 @@ func (s *Server) reportItems(rs []models.SchoolReport, status string) list[Repor
 	return out
 }
 
-func (s *Server) apiRegionReports(c echo.Context) error {
+// regionReports lists the reports of the region's schools filtered by the
+// status query parameter ("overdue" is derived, not stored), with the
+// schools' ids for naming them.
+func (s *Server) regionReports(c echo.Context) (list[ReportItem], []int64, string, error) {
 	ids, err := s.regionSchoolIDs(c)
 	if err != nil {
-		return err
+		return list[ReportItem]{}, nil, "", err
 	}
 	status := c.QueryParam("status")
-	q := status
-	if q == "overdue" {
-		q = ""
+	stored := status
+	if stored == "overdue" {
+		stored = ""
 	}
-	rs, err := models.ReportsInSchools(c.Request().Context(), s.DB, ids, q)
+	rs, err := models.ReportsInSchools(c.Request().Context(), s.DB, ids, stored)
+	if err != nil {
+		return list[ReportItem]{}, nil, "", err
+	}
+	return s.reportItems(rs, status), ids, status, nil
+}
+
+func (s *Server) apiRegionReports(c echo.Context) error {
+	items, _, _, err := s.regionReports(c)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, s.reportItems(rs, status))
+	return c.JSON(http.StatusOK, items)
 }
 
 func (s *Server) apiSchoolReports(c echo.Context) error {
