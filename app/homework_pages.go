@@ -159,31 +159,18 @@ func (s *Server) todayData(c echo.Context, date string, form hwForm) (*hwTodayDa
 		if err != nil {
 			return nil, err
 		}
-		rules, err := models.LoadHomeworkRules(ctx, s.DB, sid)
+		loads, err := s.classLoadsOn(ctx, sid, classes, date)
 		if err != nil {
 			return nil, err
 		}
-		kind2, err := models.DayKindOf(ctx, s.DB, sid, date)
-		if err != nil {
-			return nil, err
-		}
-		loads, err := models.SchoolDayLoads(ctx, s.DB, sid, date)
-		if err != nil {
-			return nil, err
-		}
-		byClass := map[int64]models.ClassDayLoad{}
-		for _, l := range loads {
-			byClass[l.ClassID] = l
-		}
-		for _, cl := range classes {
-			capv := policies.CapFor(cl.Grade, kind2, rules.Limits)
-			l := byClass[cl.ID]
-			labels[cl.ID] = cl.Label()
-			data.Classes = append(data.Classes, hwClassRow{ID: cl.ID, Label: cl.Label(), Name: cl.Name, Total: l.TotalMinutes,
+		for _, cl := range loads {
+			l, capv := cl.Load, cl.Cap
+			labels[cl.Class.ID] = cl.Class.Label()
+			data.Classes = append(data.Classes, hwClassRow{ID: cl.Class.ID, Label: cl.Class.Label(), Name: cl.Class.Name, Total: l.TotalMinutes,
 				All: l.AllMinutes, Cap: capv.Minutes, Rule: capv.Rule, Over: l.TotalMinutes > capv.Minutes,
-				Head: cl.HeadTeacherID != nil && *cl.HeadTeacherID == v.User.ID, Subjects: strings.Join(subjects[cl.ID], "、")})
-			for _, subj := range subjects[cl.ID] {
-				data.Options = append(data.Options, hwOption{Value: fmt.Sprintf("%d|%s", cl.ID, subj), Label: cl.Label() + " " + subj})
+				Head: cl.Class.HeadTeacherID != nil && *cl.Class.HeadTeacherID == v.User.ID, Subjects: strings.Join(subjects[cl.Class.ID], "、")})
+			for _, subj := range subjects[cl.Class.ID] {
+				data.Options = append(data.Options, hwOption{Value: fmt.Sprintf("%d|%s", cl.Class.ID, subj), Label: cl.Class.Label() + " " + subj})
 			}
 		}
 	}

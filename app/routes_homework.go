@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -551,13 +552,16 @@ type classLoadItem struct {
 	Feedback     int    `json:"feedback_count"`
 }
 
-// schoolLoads is every class of a school on a date against its cap.
-func (s *Server) schoolLoads(c echo.Context, schoolID int64, date string) ([]classLoadItem, error) {
-	ctx := c.Request().Context()
-	classes, err := models.ClassesOfSchool(ctx, s.DB, schoolID)
-	if err != nil {
-		return nil, err
-	}
+// classLoad is one class's day against the cap of its grade.
+type classLoad struct {
+	Class models.Class
+	Load  models.ClassDayLoad
+	Cap   policies.Cap
+}
+
+// classLoadsOn reads the day's rollup rows of a school's classes and the cap
+// of each class under the school's current settings.
+func (s *Server) classLoadsOn(ctx context.Context, schoolID int64, classes []models.Class, date string) ([]classLoad, error) {
 	rules, err := models.LoadHomeworkRules(ctx, s.DB, schoolID)
 	if err != nil {
 		return nil, err
@@ -574,12 +578,29 @@ func (s *Server) schoolLoads(c echo.Context, schoolID int64, date string) ([]cla
 	for _, r := range rows {
 		byClass[r.ClassID] = r
 	}
-	out := make([]classLoadItem, 0, len(classes))
+	out := make([]classLoad, 0, len(classes))
 	for _, cl := range classes {
-		r := byClass[cl.ID]
-		capv := policies.CapFor(cl.Grade, kind, rules.Limits)
+		out = append(out, classLoad{Class: cl, Load: byClass[cl.ID], Cap: policies.CapFor(cl.Grade, kind, rules.Limits)})
+	}
+	return out, nil
+}
+
+// schoolLoads is every class of a school on a date against its cap.
+func (s *Server) schoolLoads(c echo.Context, schoolID int64, date string) ([]classLoadItem, error) {
+	ctx := c.Request().Context()
+	classes, err := models.ClassesOfSchool(ctx, s.DB, schoolID)
+	if err != nil {
+		return nil, err
+	}
+	loads, err := s.classLoadsOn(ctx, schoolID, classes, date)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]classLoadItem, 0, len(loads))
+	for _, l := range loads {
+		r, cl := l.Load, l.Class
 		out = append(out, classLoadItem{ClassID: cl.ID, Class: cl.Label(), Grade: cl.Grade, TotalMinutes: r.TotalMinutes,
-			AllMinutes: r.AllMinutes, CapMinutes: capv.Minutes, OverCap: r.TotalMinutes > capv.Minutes, ItemCount: r.ItemCount,
+			AllMinutes: r.AllMinutes, CapMinutes: l.Cap.Minutes, OverCap: r.TotalMinutes > l.Cap.Minutes, ItemCount: r.ItemCount,
 			RefusedCount: r.RefusedCount, Feedback: r.FeedbackCount})
 	}
 	return out, nil
