@@ -19,3 +19,17 @@ func init() {
 		browserPage{Name: "exams/home-principal", User: "principal.hz1", Path: "/exams", Want: []string{"考试"}},
 	)
 }
+
+// Key homework pages: the teacher's evening form, the head teacher's week,
+// the parent's board.
+func init() {
+	class41 := func(path string) func(e *env) string {
+		return func(e *env) string { return fmt.Sprintf(path, e.class(e.hz1().ID, 4, 1).ID) }
+	}
+	browserPages = append(browserPages,
+		browserPage{Name: "homework/today", User: "teacher.hz1", Path: "/homework", Want: []string{"今日作业", "4-1", "8-1", "HW-03"}},
+		browserPage{Name: "homework/parent", User: "parent.hz1", Path: "/homework/parent", Want: []string{"4年级1班"}},
+		browserPage{Name: "homework/board", User: "parent.hz1", PathFor: class41("/homework/classes/%d/board"), Want: []string{"4年级1班", "HW-02"}},
+		browserPage{Name: "homework/head-week", User: "head.hz1", PathFor: class41("/homework/classes/%d/week"), Want: []string{"4年级1班"}},
+	)
+}
