@@ -56,12 +56,13 @@ func schoolOfRow[T any](c echo.Context, s *Server, id int64) (int64, error) {
 	return out.SchoolID, nil
 }
 
+// today is the current date at the school with this id, and the school.
 func (s *Server) today(c echo.Context, schoolID int64) (string, *models.School, error) {
 	sc, err := models.GetSchool(c.Request().Context(), s.DB, schoolID)
 	if err != nil {
 		return "", nil, err
 	}
-	return sc.Today(s.Cfg.Now()), sc, nil
+	return s.schoolToday(c, sc), sc, nil
 }
 
 // isLeader reports whether the viewer is principal or academic director at the school.
@@ -164,11 +165,7 @@ func (s *Server) apiPutServicePlan(c echo.Context) error {
 
 func (s *Server) apiGetServicePlan(c echo.Context) error {
 	schoolID := TargetOf(c).SchoolID
-	today, _, err := s.today(c, schoolID)
-	if err != nil {
-		return err
-	}
-	term, err := models.CurrentTerm(c.Request().Context(), s.DB, schoolID, today)
+	_, term, _, err := s.schoolTerm(c, schoolID)
 	if err != nil {
 		return err
 	}
@@ -231,11 +228,7 @@ type ProgramItem struct {
 
 func (s *Server) apiPrograms(c echo.Context) error {
 	schoolID := TargetOf(c).SchoolID
-	today, _, err := s.today(c, schoolID)
-	if err != nil {
-		return err
-	}
-	term, err := models.CurrentTerm(c.Request().Context(), s.DB, schoolID, today)
+	_, term, _, err := s.schoolTerm(c, schoolID)
 	if err != nil {
 		return err
 	}

@@ -153,11 +153,8 @@ type classDay struct {
 
 // schoolTodayByID is the current date at the school with this id.
 func (s *Server) schoolTodayByID(c echo.Context, schoolID int64) (string, error) {
-	sc, err := models.GetSchool(c.Request().Context(), s.DB, schoolID)
-	if err != nil {
-		return "", err
-	}
-	return s.schoolToday(c, sc), nil
+	today, _, err := s.today(c, schoolID)
+	return today, err
 }
 
 // dateParam reads a YYYY-MM-DD query parameter, def when missing; a bad one is a 400.
