@@ -342,6 +342,32 @@ func RecordRefusals(ctx context.Context, db *gorm.DB, schoolID int64, date strin
 	})
 }
 
+// legalityGuard runs the legality check inside a write's transaction and
+// keeps a refusal, so it can be counted for the bureau after the refused
+// write has rolled back.
+type legalityGuard struct{ refused []policies.Violation }
+
+func (g *legalityGuard) check(ctx context.Context, tx *gorm.DB, school *School, e ExamEvent, subject string) error {
+	vs, err := checkLegality(ctx, tx, school, e, subject)
+	if err != nil {
+		return err
+	}
+	if len(vs) > 0 {
+		g.refused = vs
+		return ErrExamNotAllowed(vs)
+	}
+	return nil
+}
+
+// record counts the refusal, if there was one (today is the school's date
+// of the attempt).
+func (g *legalityGuard) record(ctx context.Context, db *gorm.DB, schoolID int64, today string) error {
+	if g.refused == nil {
+		return nil
+	}
+	return RecordRefusals(ctx, db, schoolID, today, g.refused)
+}
+
 // CreateExam schedules an exam as a draft after the legality check. A refusal
 // is a 422 exam_not_allowed and is counted by rule for the bureau (today is
 // the school's date of the attempt).
@@ -354,7 +380,7 @@ func CreateExam(ctx context.Context, db *gorm.DB, school *School, in ExamInput, 
 		return nil, Invalid("exams.bad_subject", map[string]any{"Value": in.Subject})
 	}
 	var e ExamEvent
-	var refused []policies.Violation
+	var guard legalityGuard
 	err = Tx(ctx, db, func(tx *gorm.DB) error {
 		term, err := termFor(ctx, tx, school.ID, in.Date)
 		if err != nil {
@@ -367,13 +393,8 @@ func CreateExam(ctx context.Context, db *gorm.DB, school *School, in ExamInput, 
 		if a, ok := ActorFrom(ctx); ok && a.UserID > 0 {
 			e.CreatedBy = &a.UserID
 		}
-		vs, err := checkLegality(ctx, tx, school, e, subj.Name)
-		if err != nil {
+		if err := guard.check(ctx, tx, school, e, subj.Name); err != nil {
 			return err
-		}
-		if len(vs) > 0 {
-			refused = vs
-			return ErrExamNotAllowed(vs)
 		}
 		if err := tx.Create(&e).Error; err != nil {
 			return err
@@ -383,10 +404,8 @@ func CreateExam(ctx context.Context, db *gorm.DB, school *School, in ExamInput, 
 		}
 		return Audit(ctx, tx, school.ID, "create", "exam", e.ID, nil, e)
 	})
-	if refused != nil {
-		if rerr := RecordRefusals(ctx, db, school.ID, today, refused); rerr != nil {
-			return nil, rerr
-		}
+	if rerr := guard.record(ctx, db, school.ID, today); rerr != nil {
+		return nil, rerr
 	}
 	if err != nil {
 		return nil, err
@@ -428,7 +447,7 @@ func UpdateExam(ctx context.Context, db *gorm.DB, school *School, id int64, in E
 		return nil, Invalid("exams.bad_subject", map[string]any{"Value": in.Subject})
 	}
 	var e ExamEvent
-	var refused []policies.Violation
+	var guard legalityGuard
 	err = Tx(ctx, db, func(tx *gorm.DB) error {
 		if err := tx.Where("school_id = ?", school.ID).First(&e, id).Error; err != nil {
 			return NotFoundIf(err)
@@ -444,13 +463,8 @@ func UpdateExam(ctx context.Context, db *gorm.DB, school *School, id int64, in E
 		e.TermID, e.SubjectID, e.Grades, e.Kind, e.PaperBased = term.ID, subj.ID, gradesText(in.Grades), in.Kind, in.PaperBased
 		e.Date, e.StartTime, e.DurationMinutes, e.Organiser = in.Date, in.Start, in.DurationMinutes, in.Organiser
 		e.Status, e.UpdatedAt = ExamDraft, time.Now().UTC()
-		vs, err := checkLegality(ctx, tx, school, e, subj.Name)
-		if err != nil {
+		if err := guard.check(ctx, tx, school, e, subj.Name); err != nil {
 			return err
-		}
-		if len(vs) > 0 {
-			refused = vs
-			return ErrExamNotAllowed(vs)
 		}
 		if err := tx.Save(&e).Error; err != nil {
 			return err
@@ -462,10 +476,8 @@ func UpdateExam(ctx context.Context, db *gorm.DB, school *School, id int64, in E
 		}
 		return Audit(ctx, tx, school.ID, "update", "exam", e.ID, before, e)
 	})
-	if refused != nil {
-		if rerr := RecordRefusals(ctx, db, school.ID, today, refused); rerr != nil {
-			return nil, rerr
-		}
+	if rerr := guard.record(ctx, db, school.ID, today); rerr != nil {
+		return nil, rerr
 	}
 	if err != nil {
 		return nil, err
@@ -490,7 +502,7 @@ const (
 // and is refused while the paper has blocking violations (EX-09).
 func TransitionExam(ctx context.Context, db *gorm.DB, school *School, id int64, action, reason, today string) (*ExamEvent, error) {
 	var e ExamEvent
-	var refused []policies.Violation
+	var guard legalityGuard
 	err := Tx(ctx, db, func(tx *gorm.DB) error {
 		if err := tx.Where("school_id = ?", school.ID).First(&e, id).Error; err != nil {
 			return NotFoundIf(err)
@@ -510,16 +522,11 @@ func TransitionExam(ctx context.Context, db *gorm.DB, school *School, id int64, 
 			if err := tx.First(&subj, e.SubjectID).Error; err != nil {
 				return err
 			}
-			vs, err := checkLegality(ctx, tx, school, e, subj.Name)
-			if err != nil {
+			if err := guard.check(ctx, tx, school, e, subj.Name); err != nil {
 				return err
 			}
-			if len(vs) > 0 {
-				refused = vs
-				return ErrExamNotAllowed(vs)
-			}
 			var paper ExamPaper
-			err = tx.Where("exam_id = ?", e.ID).First(&paper).Error
+			err := tx.Where("exam_id = ?", e.ID).First(&paper).Error
 			if err == nil && paper.Blocked {
 				items, err := examItems(ctx, tx, e.ID)
 				if err != nil {
@@ -574,10 +581,8 @@ func TransitionExam(ctx context.Context, db *gorm.DB, school *School, id int64, 
 		}
 		return Audit(ctx, tx, school.ID, action, "exam", e.ID, before, e)
 	})
-	if refused != nil {
-		if rerr := RecordRefusals(ctx, db, school.ID, today, refused); rerr != nil {
-			return nil, rerr
-		}
+	if rerr := guard.record(ctx, db, school.ID, today); rerr != nil {
+		return nil, rerr
 	}
 	if err != nil {
 		return nil, err
