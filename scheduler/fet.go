@@ -9,13 +9,18 @@ import (
 )
 
 // FET (https://lalescu.ro/liviu/fet/, Debian package fet, command fet-cl)
-// is a free timetabling program. WriteFET writes a Problem as a .fet file
-// so its solution can be compared with ours; ReadFETActivities reads the
-// activities file fet-cl writes back as a Solution. One FET "hour" is one
-// Step of minutes; every program becomes a FET activity group (one activity
-// per weekly slot) with its instructor as teacher, the rooms of its type as
-// preferred rooms, and min 1 day between its activities. Students are left
-// out on purpose: after-school options of one grade run in parallel.
+// is a free timetabling program. Two ways in and out:
+//   - a school's own FET file: ReadFET (fetfile.go) reads it, FETFile.Problem
+//     makes it a solver instance, FETFile.Write writes it back for fet-cl, and
+//     ReadFETSolution reads fet-cl's timetable by the file's own day and hour
+//     names;
+//   - an after-school Problem: WriteFET writes it as a .fet file so its
+//     solution can be compared with ours; ReadFETActivities reads fet-cl's
+//     activities file back as a Solution. One FET "hour" is one Step of
+//     minutes; every program becomes a FET activity group (one activity per
+//     weekly slot) with its instructor as teacher, the rooms of its type as
+//     preferred rooms, and min 1 day between its activities. After-school
+//     problems have no students sets (options of one grade run in parallel).
 
 var fetDayNames = []string{"", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}
 

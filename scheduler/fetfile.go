@@ -45,6 +45,10 @@ type FETFile struct {
 	MinDays       []FETMinDays
 
 	Unsupported []FETUnsupported
+	// Honoured counts the constraints read by FET name (basic ones
+	// included); Inactive the ones the file switches off.
+	Honoured map[string]int
+	Inactive int
 }
 
 // FETSlot is a (day, hour) position as indexes into Days and Hours.
@@ -196,9 +200,22 @@ func ReadFET(r io.Reader) (*FETFile, error) {
 	}
 	f := &FETFile{Version: x.Version, Mode: x.Mode, Institution: x.Institution,
 		TeacherNotAvailable: map[string][]FETSlot{}, StudentsNotAvailable: map[string][]FETSlot{},
-		RoomNotAvailable: map[string][]FETSlot{}, PreferredRooms: map[int][]string{}, StartingTimes: map[int][]FETSlot{}}
+		RoomNotAvailable: map[string][]FETSlot{}, PreferredRooms: map[int][]string{}, StartingTimes: map[int][]FETSlot{},
+		Honoured: map[string]int{}}
 	if f.Mode == "" {
-		f.Mode = "Official"
+		// FET 5 had separate builds for the other modes, named by a suffix
+		// of the version: 5.27.3-algeria…, -ma…, -morocco… and -bp.
+		_, suffix, _ := strings.Cut(f.Version, "-")
+		switch {
+		case strings.HasPrefix(suffix, "algeria"), strings.HasPrefix(suffix, "ma"), strings.HasPrefix(suffix, "morocco"):
+			f.Mode = "Mornings_Afternoons"
+		case strings.HasPrefix(suffix, "bp"):
+			f.Mode = "Block_Planning"
+		case strings.HasPrefix(suffix, "mathmake"):
+			f.Mode = "Terms"
+		default:
+			f.Mode = "Official"
+		}
 	}
 	names := func(xs []xName) []string {
 		out := make([]string, len(xs))
@@ -320,11 +337,13 @@ func (f *FETFile) addConstraint(c xConstraint, sets map[string][]string, unsuppo
 		c.Preferred[i] = strings.TrimSpace(c.Preferred[i])
 	}
 	if strings.TrimSpace(c.Active) == "false" {
+		f.Inactive++
 		return nil
 	}
 	hard := strings.TrimSpace(c.Weight) == "100"
 	switch name {
 	case "ConstraintBasicCompulsoryTime", "ConstraintBasicCompulsorySpace":
+		f.Honoured[name]++
 		return nil
 	case "ConstraintTeacherNotAvailableTimes", "ConstraintStudentsSetNotAvailableTimes", "ConstraintRoomNotAvailableTimes", "ConstraintBreakTimes",
 		"ConstraintActivityPreferredRoom", "ConstraintActivityPreferredRooms", "ConstraintSubjectPreferredRoom", "ConstraintSubjectPreferredRooms",
@@ -337,6 +356,7 @@ func (f *FETFile) addConstraint(c xConstraint, sets map[string][]string, unsuppo
 		unsupported[name]++
 		return nil
 	}
+	f.Honoured[name]++
 	switch name {
 	case "ConstraintTeacherNotAvailableTimes":
 		if !slices.Contains(f.Teachers, c.Teacher) {
