@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -773,17 +774,33 @@ func refreshDayStats(ctx context.Context, tx *gorm.DB, schoolID int64, date stri
 		Create(&st).Error
 }
 
-// ResultRow is one imported line: a student number and item scores.
-type ResultRow struct {
-	StudentNo string
-	Scores    []float64
-}
+// resultsBatch is how many rows one statement reads or writes: far under
+// SQLite's and PostgreSQL's bound variables (32766 and 65535) whatever the
+// file's size, and small enough that the pure-Go SQLite driver binds them
+// quickly (its cost per statement grows faster than the arguments).
+const resultsBatch = 200
 
 // ImportResults stores item scores of an exam's students and their levels
-// (EX-06), replacing earlier results of the same students. Every row must
-// name a student of the school in one of the exam's grades and have one
-// score per item within its points; any bad row refuses the whole import.
+// (EX-06); see ImportResultsSheet. Rows without a Line are numbered from 1.
 func ImportResults(ctx context.Context, db *gorm.DB, school *School, examID int64, rows []ResultRow) (int, error) {
+	sh := ResultsSheet{Rows: rows}
+	for i := range sh.Rows {
+		if sh.Rows[i].Line == 0 {
+			sh.Rows[i].Line = i + 1
+		}
+	}
+	return ImportResultsSheet(ctx, db, school, examID, sh)
+}
+
+// ImportResultsSheet stores item scores of an exam's students and their
+// levels (EX-06), replacing earlier results of the same students. Every row
+// must name a student of the school in one of the exam's grades, once, and
+// have one score per item within its points. Every bad cell is reported in
+// one ResultProblemsError and then nothing is stored; otherwise all rows
+// are stored in one transaction, read and written in batches the database
+// accepts.
+func ImportResultsSheet(ctx context.Context, db *gorm.DB, school *School, examID int64, sh ResultsSheet) (int, error) {
+	rows := sh.Rows
 	if len(rows) == 0 {
 		return 0, Invalid("exams.results_empty", nil)
 	}
@@ -811,13 +828,20 @@ func ImportResults(ctx context.Context, db *gorm.DB, school *School, examID int6
 		for _, it := range items {
 			full += it.Points
 		}
-		nos := make([]string, len(rows))
-		for i, r := range rows {
-			nos[i] = r.StudentNo
-		}
-		var students []Student
-		if err := tx.Where("school_id = ? AND student_no IN ?", school.ID, nos).Find(&students).Error; err != nil {
-			return err
+		byNo := map[string]Student{}
+		for start := 0; start < len(rows); start += resultsBatch {
+			end := min(start+resultsBatch, len(rows))
+			nos := make([]string, 0, end-start)
+			for _, r := range rows[start:end] {
+				nos = append(nos, r.StudentNo)
+			}
+			var students []Student
+			if err := tx.Where("school_id = ? AND student_no IN ?", school.ID, nos).Find(&students).Error; err != nil {
+				return err
+			}
+			for _, s := range students {
+				byNo[s.StudentNo] = s
+			}
 		}
 		classes, err := ClassesOfSchool(ctx, tx, school.ID)
 		if err != nil {
@@ -827,35 +851,57 @@ func ImportResults(ctx context.Context, db *gorm.DB, school *School, examID int6
 		for _, c := range classes {
 			gradeOf[c.ID] = c.Grade
 		}
-		byNo := map[string]Student{}
-		for _, s := range students {
-			byNo[s.StudentNo] = s
-		}
 		grades := e.GradeList()
 		out := make([]ExamResult, 0, len(rows))
-		seen := map[int64]bool{}
-		for i, r := range rows {
+		seen := map[int64]int{}
+		var problems []ResultCellProblem
+		now := time.Now().UTC()
+		for _, r := range rows {
 			st, ok := byNo[r.StudentNo]
-			if !ok || !slices.Contains(grades, gradeOf[st.ClassID]) || seen[st.ID] {
-				return Invalid("exams.results_bad_student", map[string]any{"Row": i + 1, "Value": r.StudentNo})
+			switch {
+			case r.StudentNo == "":
+				problems = append(problems, newProblem(CellNoStudentNo, r.Line, 0, sh.header(0), "", "", nil))
+			case !ok || !slices.Contains(grades, gradeOf[st.ClassID]):
+				problems = append(problems, newProblem(CellUnknownStudent, r.Line, 0, sh.header(0), r.StudentNo, r.StudentNo, nil))
+			case seen[st.ID] > 0:
+				problems = append(problems, newProblem(CellRepeated, r.Line, 0, sh.header(0), r.StudentNo, r.StudentNo, map[string]any{"FirstRow": seen[st.ID]}))
 			}
-			seen[st.ID] = true
-			if len(r.Scores) != len(items) {
-				return Invalid("exams.results_bad_count", map[string]any{"Row": i + 1, "Want": len(items)})
+			if ok && seen[st.ID] == 0 {
+				seen[st.ID] = r.Line
+			}
+			switch {
+			case len(r.Scores) < len(items):
+				problems = append(problems, newProblem(CellTooFew, r.Line, len(r.Scores)+1, sh.header(len(r.Scores)+1), r.StudentNo, "", map[string]any{"Want": len(items), "Got": len(r.Scores)}))
+			case len(r.Scores) > len(items):
+				problems = append(problems, newProblem(CellTooMany, r.Line, len(items)+1, sh.header(len(items)+1), r.StudentNo, "", map[string]any{"Want": len(items), "Got": len(r.Scores)}))
 			}
 			var total float64
 			for j, x := range r.Scores {
-				if x < 0 || x > items[j].Points {
-					return Invalid("exams.results_bad_score", map[string]any{"Row": i + 1, "Item": j + 1})
+				if j >= len(items) {
+					break
+				}
+				v := strconv.FormatFloat(x, 'f', -1, 64)
+				switch {
+				case math.IsNaN(x) || math.IsInf(x, 0):
+					problems = append(problems, newProblem(CellNotFinite, r.Line, j+1, sh.header(j+1), r.StudentNo, v, nil))
+				case significantDigits(x) > MaxScoreDigits:
+					problems = append(problems, newProblem(CellTooPrecise, r.Line, j+1, sh.header(j+1), r.StudentNo, v, map[string]any{"Digits": MaxScoreDigits}))
+				case x < 0:
+					problems = append(problems, newProblem(CellNegative, r.Line, j+1, sh.header(j+1), r.StudentNo, v, nil))
+				case x > items[j].Points:
+					problems = append(problems, newProblem(CellOverMax, r.Line, j+1, sh.header(j+1), r.StudentNo, v, map[string]any{"Max": items[j].Points}))
 				}
 				total += x
 			}
 			b, _ := json.Marshal(r.Scores)
 			out = append(out, ExamResult{SchoolID: school.ID, ExamID: examID, StudentID: st.ID, Scores: string(b), Total: total,
-				Level: policies.LevelFor(total, full, cuts), CreatedAt: time.Now().UTC()})
+				Level: policies.LevelFor(total, full, cuts), CreatedAt: now})
+		}
+		if len(problems) > 0 {
+			return ResultProblemsError(problems)
 		}
 		if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "exam_id"}, {Name: "student_id"}},
-			DoUpdates: clause.AssignmentColumns([]string{"scores", "total", "level", "created_at"})}).CreateInBatches(&out, 500).Error; err != nil {
+			DoUpdates: clause.AssignmentColumns([]string{"scores", "total", "level", "created_at"})}).CreateInBatches(&out, resultsBatch).Error; err != nil {
 			return err
 		}
 		n = len(out)

@@ -75,6 +75,15 @@ type ExamRules struct {
 	PaperMinutesMax map[int]int `json:"paper_minutes_max,omitempty"`
 }
 
+// Setting keys and defaults of the exams area that are not rules.
+const (
+	// SettingResultsMaxUploadMiB is the largest results file (CSV or
+	// .xlsx) a school may upload, in MiB (int, school or region scope); a
+	// larger one is refused with 413 naming the limit.
+	SettingResultsMaxUploadMiB = "exams.results_max_upload_mib"
+	DefaultResultsMaxUploadMiB = 16
+)
+
 // DefaultExamRules are the defaults: three papers a day, two mocks, EX-11 off.
 func DefaultExamRules() ExamRules { return ExamRules{MaxPapersPerClassDay: 3, MockMax: 2} }
 
