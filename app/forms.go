@@ -30,7 +30,7 @@ func (s *Server) FormFailure(c echo.Context, err error, rerender func(f FormErro
 		return err
 	}
 	switch e.Kind {
-	case models.KindInvalid, models.KindRule, models.KindConflict, models.KindTooMany:
+	case models.KindInvalid, models.KindRule, models.KindConflict, models.KindTooMany, models.KindTooLarge:
 	default:
 		return err
 	}

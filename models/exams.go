@@ -854,7 +854,7 @@ func ImportResultsSheet(ctx context.Context, db *gorm.DB, school *School, examID
 		grades := e.GradeList()
 		out := make([]ExamResult, 0, len(rows))
 		seen := map[int64]int{}
-		var problems []ResultCellProblem
+		problems := slices.Clone(sh.Problems)
 		now := time.Now().UTC()
 		for _, r := range rows {
 			st, ok := byNo[r.StudentNo]
@@ -879,6 +879,9 @@ func ImportResultsSheet(ctx context.Context, db *gorm.DB, school *School, examID
 			for j, x := range r.Scores {
 				if j >= len(items) {
 					break
+				}
+				if slices.Contains(r.unread, j) { // reported by the parser
+					continue
 				}
 				v := strconv.FormatFloat(x, 'f', -1, 64)
 				switch {

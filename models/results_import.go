@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"math"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -43,13 +44,16 @@ type ResultRow struct {
 	StudentNo string
 	Scores    []float64
 	Line      int
+	unread    []int // indexes of Scores whose cell could not be read (NaN placeholders)
 }
 
 // ResultsSheet is a parsed results file: its header row (nil when it has
-// none) and its rows.
+// none), its rows, and the cells that could not be read (ImportResultsSheet
+// reports them with its own findings, in one answer).
 type ResultsSheet struct {
-	Header []string
-	Rows   []ResultRow
+	Header   []string
+	Rows     []ResultRow
+	Problems []ResultCellProblem
 }
 
 // ResultCellProblem is one bad cell of a results import. MsgID and Params
@@ -64,6 +68,7 @@ type ResultCellProblem struct {
 	MsgID     string         `json:"-"`
 	Params    map[string]any `json:"-"`
 	Message   string         `json:"message"`
+	col       int
 }
 
 // Problem kinds of a results cell (message ids exams.results_cell.<kind>).
@@ -89,6 +94,12 @@ const maxCellProblems = 500
 // problem (up to maxCellProblems, Count says how many in all) in Details
 // "cells"; nothing was stored.
 func ResultProblemsError(ps []ResultCellProblem) *Error {
+	sort.SliceStable(ps, func(i, j int) bool {
+		if ps[i].Row != ps[j].Row {
+			return ps[i].Row < ps[j].Row
+		}
+		return ps[i].col < ps[j].col
+	})
 	n := len(ps)
 	if len(ps) > maxCellProblems {
 		ps = ps[:maxCellProblems]
@@ -102,7 +113,7 @@ func ResultProblemsError(ps []ResultCellProblem) *Error {
 // extra adds message parameters.
 func newProblem(kind string, row, col int, header, studentNo, value string, extra map[string]any) ResultCellProblem {
 	p := ResultCellProblem{Row: row, Column: ColumnName(col), Header: header, StudentNo: studentNo, Value: value,
-		MsgID: "exams.results_cell." + kind}
+		MsgID: "exams.results_cell." + kind, col: col}
 	if header == "" && col > 0 {
 		p.Header = fmt.Sprintf("#%d", col)
 	}
@@ -124,8 +135,11 @@ func ResultsTooLarge(limitMiB int) *Error {
 // ResultsUploadLimit is a school's limit for a results file in MiB (the
 // setting policies.SettingResultsMaxUploadMiB, default
 // policies.DefaultResultsMaxUploadMiB).
+// A value above policies.MaxResultsUploadMiB counts as that maximum: the
+// server reads the whole file into memory.
 func ResultsUploadLimit(ctx context.Context, db *gorm.DB, sc *School) (int, error) {
-	return SchoolIntSetting(ctx, db, sc, policies.SettingResultsMaxUploadMiB, policies.DefaultResultsMaxUploadMiB)
+	v, err := SchoolIntSetting(ctx, db, sc, policies.SettingResultsMaxUploadMiB, policies.DefaultResultsMaxUploadMiB)
+	return min(v, policies.MaxResultsUploadMiB), err
 }
 
 // decimal is a plain decimal number, as a person types it or Excel stores
@@ -178,7 +192,7 @@ type rawCell struct {
 
 // ParseResults reads an uploaded results file, Excel when its name ends in
 // .xlsx or its content is a zip, CSV otherwise. A file it cannot read is
-// exams.results_bad_file; bad cells are one ResultProblemsError.
+// exams.results_bad_file; bad cells are in the sheet's Problems.
 func ParseResults(name string, data []byte) (ResultsSheet, error) {
 	var rows [][]rawCell
 	var err error
@@ -190,7 +204,7 @@ func ParseResults(name string, data []byte) (ResultsSheet, error) {
 	if err != nil {
 		return ResultsSheet{}, err
 	}
-	return sheetOf(rows)
+	return sheetOf(rows), nil
 }
 
 // csvCells reads CSV records; row i of the result is line i+1 of the file
@@ -406,10 +420,11 @@ func studentNo(c rawCell) string {
 	return s
 }
 
-// sheetOf turns cells into rows, collecting every bad cell.
-func sheetOf(rows [][]rawCell) (ResultsSheet, error) {
+// sheetOf turns cells into rows, collecting every bad cell. A bad cell
+// keeps its place (a NaN placeholder) so the later scores stay on their
+// items.
+func sheetOf(rows [][]rawCell) ResultsSheet {
 	var sh ResultsSheet
-	var problems []ResultCellProblem
 	first := true
 	for i, rec := range rows {
 		line := i + 1
@@ -430,9 +445,7 @@ func sheetOf(rows [][]rawCell) (ResultsSheet, error) {
 			}
 		}
 		row := ResultRow{StudentNo: studentNo(rec[0]), Line: line}
-		if row.StudentNo == "" {
-			problems = append(problems, newProblem(CellNoStudentNo, line, 0, sh.header(0), "", "", nil))
-		}
+
 		for j, c := range rec[1:] {
 			col := j + 1
 			kind := c.refuse
@@ -441,17 +454,15 @@ func sheetOf(rows [][]rawCell) (ResultsSheet, error) {
 				x, kind = parseScore(c.text)
 			}
 			if kind != "" {
-				problems = append(problems, newProblem(kind, line, col, sh.header(col), row.StudentNo, strings.TrimSpace(c.text), nil))
-				continue
+				sh.Problems = append(sh.Problems, newProblem(kind, line, col, sh.header(col), row.StudentNo, strings.TrimSpace(c.text), nil))
+				row.unread = append(row.unread, len(row.Scores))
+				x = math.NaN()
 			}
 			row.Scores = append(row.Scores, x)
 		}
 		sh.Rows = append(sh.Rows, row)
 	}
-	if len(problems) > 0 {
-		return sh, ResultProblemsError(problems)
-	}
-	return sh, nil
+	return sh
 }
 
 func (sh ResultsSheet) header(col int) string {

@@ -95,6 +95,17 @@ func problems(tb testing.TB, err error) []models.ResultCellProblem {
 	return ps
 }
 
+// parseProblems parses a file that must be readable and returns its bad
+// cells as the import would report them.
+func parseProblems(tb testing.TB, name string, data []byte) []models.ResultCellProblem {
+	tb.Helper()
+	sh, err := models.ParseResults(name, data)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return problems(tb, models.ResultProblemsError(sh.Problems))
+}
+
 type cellWant struct {
 	row        int
 	col, kind  string
@@ -168,8 +179,7 @@ func TestResultsRefusesWhatItCannotReadExactly(t *testing.T) {
 		x.SetSheetRow(sheet, "A5", &[]any{"202600003", 1, true, "x"})
 		var buf bytes.Buffer
 		x.Write(&buf)
-		_, err := models.ParseResults("r.xlsx", buf.Bytes())
-		checkProblems(t, problems(t, err), []cellWant{
+		checkProblems(t, parseProblems(t, "r.xlsx", buf.Bytes()), []cellWant{
 			{3, "C", models.CellFormula, "202600002", "第2题"},
 			{5, "C", models.CellNotDecimal, "202600003", "第2题"},
 			{5, "D", models.CellNotDecimal, "202600003", "第3题"},
@@ -183,8 +193,7 @@ func TestResultsRefusesWhatItCannotReadExactly(t *testing.T) {
 			"202600003,1,,3\n" +
 			"202600004,1_0,七,+.5\n" +
 			"202600005,0.30000000000000004,1,1\n"
-		_, err := models.ParseResults("r.csv", []byte(csv))
-		checkProblems(t, problems(t, err), []cellWant{
+		checkProblems(t, parseProblems(t, "r.csv", []byte(csv)), []cellWant{
 			{2, "B", models.CellNotDecimal, "202600001", "第1题"},
 			{3, "B", models.CellNotDecimal, "202600002", "第1题"},
 			{3, "C", models.CellNotDecimal, "202600002", "第2题"},

@@ -82,6 +82,7 @@ const (
 	// larger one is refused with 413 naming the limit.
 	SettingResultsMaxUploadMiB = "exams.results_max_upload_mib"
 	DefaultResultsMaxUploadMiB = 16
+	MaxResultsUploadMiB        = 64
 )
 
 // DefaultExamRules are the defaults: three papers a day, two mocks, EX-11 off.
