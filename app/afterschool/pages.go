@@ -53,6 +53,7 @@ func (s *handlers) afterschoolPages() {
 	s.r.Route(g, http.MethodGet, "/schools/:school/afterschool", s.pagePlan, app.Allow("service", "read", school))
 	s.r.Route(g, http.MethodPost, "/schools/:school/afterschool/plan", s.postPlan, app.Allow("service", "write", school))
 	s.r.Route(g, http.MethodGet, "/schools/:school/afterschool/timetable", s.pageTimetable, app.Allow("program", "read", school))
+	s.r.Route(g, http.MethodPost, "/schools/:school/afterschool/timetable/fet", s.timetableFETForm, app.Allow("program", "write", school))
 	s.r.Route(g, http.MethodGet, "/schools/:school/afterschool/hours", s.pageHours, app.Allow("program", "write", school))
 	s.r.Route(g, http.MethodGet, "/schools/:school/afterschool/hours.csv", s.hoursCSV, app.Allow("program", "write", school))
 	s.r.Route(g, http.MethodGet, "/afterschool/programs/:id", s.pageProgram, app.Allow("program", "read", program))
@@ -232,11 +233,14 @@ type gridRow struct {
 }
 
 type timetablePage struct {
-	School   models.School
-	Term     models.Term
-	Rows     []gridRow
-	Weekdays []int
-	Solve    *solveView
+	School     models.School
+	Term       models.Term
+	Rows       []gridRow
+	Weekdays   []int
+	Solve      *solveView
+	Leader     bool
+	Categories []string
+	FET        *scheduler.FETImportReport // after a FET import
 }
 
 type solveView struct {
@@ -251,14 +255,44 @@ type solveMiss struct {
 }
 
 func (s *handlers) pageTimetable(c echo.Context) error {
-	ctx := c.Request().Context()
-	sc, term, _, err := s.SchoolTerm(c, app.TargetOf(c).SchoolID)
+	data, err := s.timetableData(c)
 	if err != nil {
 		return err
 	}
-	ps, err := models.ProgramsOfTerm(ctx, s.DB, sc.ID, term.ID)
+	return s.RenderPage(c, http.StatusOK, "afterschool/timetable", "as.timetable.title", data)
+}
+
+// timetableFETForm imports a school's FET file from the timetable page and
+// shows the page with what was imported and what the file holds that we
+// do not honour (by constraint name and count).
+func (s *handlers) timetableFETForm(c echo.Context) error {
+	rep, err := s.importFET(c)
+	if err != nil {
+		return s.FormFailure(c, err, func(f app.FormError) error {
+			data, derr := s.timetableData(c)
+			if derr != nil {
+				return derr
+			}
+			return s.RenderWithError(c, f.Status, "afterschool/timetable", "as.timetable.title", f.Message, data)
+		})
+	}
+	data, err := s.timetableData(c)
 	if err != nil {
 		return err
+	}
+	data.FET = &rep
+	return s.RenderPage(c, http.StatusOK, "afterschool/timetable", "as.timetable.title", data)
+}
+
+func (s *handlers) timetableData(c echo.Context) (*timetablePage, error) {
+	ctx := c.Request().Context()
+	sc, term, _, err := s.SchoolTerm(c, app.TargetOf(c).SchoolID)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := models.ProgramsOfTerm(ctx, s.DB, sc.ID, term.ID)
+	if err != nil {
+		return nil, err
 	}
 	rows := map[string]*gridRow{}
 	for _, p := range ps {
@@ -288,10 +322,12 @@ func (s *handlers) pageTimetable(c echo.Context) error {
 	for _, k := range keys {
 		data.Rows = append(data.Rows, *rows[k])
 	}
-	if c.QueryParam("solve") == "1" && s.isLeader(c, sc.ID) {
+	data.Leader = s.isLeader(c, sc.ID)
+	data.Categories = policies.ProgramCategories
+	if c.QueryParam("solve") == "1" && data.Leader {
 		prob, names, err := s.schoolProblem(c, sc, term)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		sol := scheduler.Solve(prob)
 		sv := &solveView{Placed: len(sol.Placements), Errors: scheduler.Check(prob, sol)}
@@ -301,7 +337,7 @@ func (s *handlers) pageTimetable(c echo.Context) error {
 		}
 		data.Solve = sv
 	}
-	return s.RenderPage(c, http.StatusOK, "afterschool/timetable", "as.timetable.title", data)
+	return &data, nil
 }
 
 func mapKeys[V any](m map[string]V) func(func(string) bool) {

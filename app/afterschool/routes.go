@@ -36,6 +36,8 @@ func (s *handlers) afterschoolRoutes() {
 	s.r.Route(api, http.MethodPost, "/schools/:school/lottery", s.apiRunLottery, app.Allow("program", "write", school))
 	s.r.Route(api, http.MethodGet, "/schools/:school/staff-hours", s.apiStaffHours, app.Allow("program", "write", school))
 	s.r.Route(api, http.MethodGet, "/schools/:school/timetable/solve", s.apiSolveTimetable, app.Allow("program", "write", school))
+	s.r.Route(api, http.MethodGet, "/schools/:school/timetable.fet", s.apiTimetableFET, app.Allow("program", "write", school))
+	s.r.Route(api, http.MethodPost, "/schools/:school/timetable/fet", s.apiImportFET, app.Allow("program", "write", school))
 	s.r.Route(api, http.MethodGet, "/programs/:id", s.apiProgram, app.Allow("program", "read", program))
 	s.r.Route(api, http.MethodGet, "/programs/:id/roster", s.apiRoster, app.Allow("program", "read", program))
 	s.r.Route(api, http.MethodGet, "/programs/:id/sessions", s.apiSessions, app.Allow("program", "read", program))
