@@ -266,3 +266,27 @@ func TestFETClInputFromOurWriter(t *testing.T) {
 		t.Errorf("fet-cl's timetable: %v", v)
 	}
 }
+
+// TestRepairMovesOneProgram: the greedy pass takes A first (fewer free
+// positions than C, whose three rooms count as three) and puts it at the
+// earliest hour, the only one C may use; the repair moves A to the second
+// hour and places C.
+func TestRepairMovesOneProgram(t *testing.T) {
+	p := Problem{Step: 45, Windows: []Window{{1, 480, 570}},
+		Rooms:       []Room{{ID: "R1"}, {ID: "R2"}, {ID: "R3"}},
+		StudentSets: []StudentSet{{ID: "S"}},
+		Programs: []Task{
+			{ID: 1, Name: "A", SlotsPerWeek: 1, Duration: 45, Students: []string{"S"}, NoRoom: true},
+			{ID: 2, Name: "C", SlotsPerWeek: 1, Duration: 45, Students: []string{"S"}, Rooms: []string{"R1", "R2", "R3"}, Starts: []Window{{Weekday: 1, Start: 480}}},
+		}}
+	sol := Solve(p)
+	if len(sol.Unplaced) != 0 || len(sol.Placements) != 2 {
+		t.Fatalf("unplaced %+v placements %+v", sol.Unplaced, sol.Placements)
+	}
+	if v := Check(p, sol); len(v) > 0 {
+		t.Fatalf("violations %v", v)
+	}
+	if sol.Placements[0].Start != 525 || sol.Placements[1].Start != 480 {
+		t.Errorf("placements %+v", sol.Placements)
+	}
+}

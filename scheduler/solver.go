@@ -506,6 +506,7 @@ func Solve(p Problem) Solution {
 			sol.Unplaced = append(sol.Unplaced, Unplaced{ProgramID: t.ID, Reason: reason})
 		}
 	}
+	sol.Unplaced = st.repair(p.Programs, sol.Unplaced)
 	sol.Placements = st.placements
 	sort.Slice(sol.Placements, func(i, j int) bool {
 		a, b := sol.Placements[i], sol.Placements[j]
@@ -693,4 +694,88 @@ func Check(p Problem, sol Solution) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// repair tries to place what the greedy pass left out, one move deep: for
+// an unplaced one-slot program, take out one placed one-slot program that
+// shares a teacher, a students set or a room with it, place the first at
+// its best position and put the second back at any other free position;
+// undo when the second finds none. Passes repeat while they place more
+// (at most repairPasses). Deterministic: programs and blockers are tried
+// in id and placement order. Every move goes through candidates, so no
+// hard constraint is ever broken.
+func (st *state) repair(tasks []Task, unplaced []Unplaced) []Unplaced {
+	task := map[int64]Task{}
+	for _, t := range tasks {
+		task[t.ID] = t
+	}
+	const repairPasses = 3
+	for pass := 0; pass < repairPasses && len(unplaced) > 0; pass++ {
+		var left []Unplaced
+		for _, u := range unplaced {
+			t := task[u.ProgramID]
+			if t.SlotsPerWeek != 1 || u.Reason == ReasonUnknownReference || u.Reason == ReasonUnknownStudents ||
+				u.Reason == ReasonNoRoomOfType || u.Reason == ReasonWindowTooShort || u.Reason == ReasonNotEnoughDays || u.Reason == ReasonInstructorHours {
+				left = append(left, u)
+				continue
+			}
+			if !st.ejectOne(t, task) {
+				left = append(left, u)
+			}
+		}
+		if len(left) == len(unplaced) {
+			break
+		}
+		unplaced = left
+	}
+	return unplaced
+}
+
+// ejectOne places t by moving one placed one-slot program elsewhere.
+func (st *state) ejectOne(t Task, task map[int64]Task) bool {
+	teachers, members, rooms := t.teachers(), st.membersOf(t), st.roomsFor(t)
+	for i := 0; i < len(st.placements); i++ {
+		pl := st.placements[i]
+		b := task[pl.ProgramID]
+		if b.SlotsPerWeek != 1 || b.ID == t.ID {
+			continue
+		}
+		shares := (pl.Room != "" && !t.NoRoom && slices.Contains(rooms, pl.Room)) ||
+			slices.ContainsFunc(b.teachers(), func(x string) bool { return slices.Contains(teachers, x) }) ||
+			slices.ContainsFunc(st.membersOf(b), func(x string) bool { return slices.Contains(members, x) })
+		if !shares {
+			continue
+		}
+		st.unplace(b, pl)
+		st.placements = slices.Delete(st.placements, i, i+1)
+		if c, ok := st.best(t); ok {
+			st.place(t, c)
+			if c2, ok := st.best(b); ok {
+				st.place(b, c2)
+				return true
+			}
+			st.unplace(t, st.placements[len(st.placements)-1])
+			st.placements = st.placements[:len(st.placements)-1]
+		}
+		// Put b back where it was.
+		st.place(b, candidate{pl.Weekday, pl.Start, pl.Room})
+		last := st.placements[len(st.placements)-1]
+		st.placements = slices.Insert(st.placements[:len(st.placements)-1], i, last)
+	}
+	return false
+}
+
+// best is the best-scoring free position of a one-slot task.
+func (st *state) best(t Task) (candidate, bool) {
+	cs := st.candidates(t, nil, map[string]int{})
+	if len(cs) == 0 {
+		return candidate{}, false
+	}
+	b, bs := cs[0], st.score(t, cs[0])
+	for _, c := range cs[1:] {
+		if s := st.score(t, c); s < bs {
+			b, bs = c, s
+		}
+	}
+	return b, true
 }
