@@ -131,7 +131,8 @@ func (s *Server) loginSubmit(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, SafeNext(f.Next))
 }
 
-func (s *Server) RenderPageModel(c echo.Context, status int, name string, p *views.Page) error {
+func (s *Server) RenderPageModel(c echo.Context, status int, name string, p *views.Page) (err error) {
+	defer models.Wrap(&err, "app.RenderPageModel")
 	var b strings.Builder
 	if err := s.views.Execute(&b, name, p); err != nil {
 		return err

@@ -56,7 +56,8 @@ func (s *Server) RefusePage(c echo.Context, err error, name, title string, data 
 }
 
 // RenderWithError renders a page with a message at the top (a refusal).
-func (s *Server) RenderWithError(c echo.Context, status int, name, title, msg string, data any) error {
+func (s *Server) RenderWithError(c echo.Context, status int, name, title, msg string, data any) (err error) {
+	defer models.Wrap(&err, "app.RenderWithError")
 	p := s.Page(c, title, data)
 	p.Error = msg
 	return s.RenderPageModel(c, status, name, p)
