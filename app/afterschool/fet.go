@@ -52,7 +52,8 @@ type fetImportRequest struct {
 
 // importFET reads the uploaded file (field "file") and the form, and
 // creates the programs (scheduler.ImportFET).
-func (s *handlers) importFET(c echo.Context) (scheduler.FETImportReport, error) {
+func (s *handlers) importFET(c echo.Context) (_ scheduler.FETImportReport, err error) {
+	defer models.Wrap(&err, "afterschool.importFET")
 	sc, term, today, err := s.SchoolTerm(c, app.TargetOf(c).SchoolID)
 	if err != nil {
 		return scheduler.FETImportReport{}, err

@@ -246,7 +246,8 @@ func toExamOut(e models.ExamRow) ExamItemOut {
 }
 
 // termParam resolves ?term= (an id) or the school's current term.
-func (s *handlers) termParam(c echo.Context, school *models.School) (*models.Term, error) {
+func (s *handlers) termParam(c echo.Context, school *models.School) (_ *models.Term, err error) {
+	defer models.Wrap(&err, "exams.termParam")
 	ctx := c.Request().Context()
 	if q := c.QueryParam("term"); q != "" {
 		id, err := strconv.ParseInt(q, 10, 64)
@@ -402,7 +403,8 @@ type resultsRequest struct {
 // "file") or a text/csv body (models.ParseResults says what a file may
 // hold). The body is bounded by the school's upload limit (a setting): a
 // larger one is a 413 naming the limit, never a file cut short.
-func (s *handlers) resultsSheet(c echo.Context, school *models.School) (models.ResultsSheet, error) {
+func (s *handlers) resultsSheet(c echo.Context, school *models.School) (_ models.ResultsSheet, err error) {
+	defer models.Wrap(&err, "exams.resultsSheet")
 	limitMiB, err := models.ResultsUploadLimit(c.Request().Context(), s.DB, school)
 	if err != nil {
 		return models.ResultsSheet{}, err
@@ -463,7 +465,8 @@ func (s *handlers) resultsSheet(c echo.Context, school *models.School) (models.R
 
 // importResults reads and stores the results of the exam in path id; the
 // error, if any, has its bad cells' messages in the user's language.
-func (s *handlers) importResults(c echo.Context) (int64, int, error) {
+func (s *handlers) importResults(c echo.Context) (_ int64, _ int, err error) {
+	defer models.Wrap(&err, "exams.importResults")
 	id, _ := app.ParamID(c, "id")
 	ctx := c.Request().Context()
 	school, err := models.GetSchool(ctx, s.DB, app.TargetOf(c).SchoolID)
