@@ -290,3 +290,21 @@ func TestRepairMovesOneProgram(t *testing.T) {
 		t.Errorf("placements %+v", sol.Placements)
 	}
 }
+
+// TestReadFETRefusesWhatIsNotAnInput: the old reader returned nothing and
+// no error for real inputs; now anything it cannot read is an error.
+func TestReadFETRefusesWhatIsNotAnInput(t *testing.T) {
+	for name, doc := range map[string]string{
+		"fet-cl output":     `<?xml version="1.0"?><Activities_Timetable><Activity><Id>1</Id><Day>Mon</Day><Hour>1</Hour></Activity></Activities_Timetable>`,
+		"no activities":     `<fet version="6.8.5"><Days_List><Day><Name>Mon</Name></Day></Days_List><Hours_List><Hour><Name>1</Name></Hour></Hours_List></fet>`,
+		"no hours":          `<fet version="6.8.5"><Days_List><Day><Name>Mon</Name></Day></Days_List></fet>`,
+		"unknown teacher":   `<fet><Days_List><Day><Name>Mon</Name></Day></Days_List><Hours_List><Hour><Name>1</Name></Hour></Hours_List><Activities_List><Activity><Teacher>X</Teacher><Duration>1</Duration><Id>1</Id></Activity></Activities_List></fet>`,
+		"unknown day":       `<fet><Days_List><Day><Name>Mon</Name></Day></Days_List><Hours_List><Hour><Name>1</Name></Hour></Hours_List><Teachers_List><Teacher><Name>X</Name></Teacher></Teachers_List><Activities_List><Activity><Teacher>X</Teacher><Duration>1</Duration><Id>1</Id></Activity></Activities_List><Time_Constraints_List><ConstraintTeacherNotAvailableTimes><Weight_Percentage>100</Weight_Percentage><Teacher>X</Teacher><Not_Available_Time><Day>Tue</Day><Hour>1</Hour></Not_Available_Time></ConstraintTeacherNotAvailableTimes></Time_Constraints_List></fet>`,
+		"duration too long": `<fet><Days_List><Day><Name>Mon</Name></Day></Days_List><Hours_List><Hour><Name>1</Name></Hour></Hours_List><Activities_List><Activity><Duration>2</Duration><Id>1</Id></Activity></Activities_List></fet>`,
+		"not XML":           `Id,Day,Hour`,
+	} {
+		if f, err := ReadFET(strings.NewReader(doc)); !errors.Is(err, ErrFETFormat) {
+			t.Errorf("%s: %v, %v; want ErrFETFormat", name, f, err)
+		}
+	}
+}
