@@ -308,3 +308,29 @@ func TestReadFETRefusesWhatIsNotAnInput(t *testing.T) {
 		}
 	}
 }
+
+// TestStudentsSetsOnARealFile (finding 8): solved without its students
+// sets, as the old solver did, a real school's file double-books students,
+// and Check now counts it; solved with them, there is no clash.
+func TestStudentsSetsOnARealFile(t *testing.T) {
+	f := openExample(t, "FET-5-official/Spain/1-school/school.fet")
+	p := f.Problem()
+	blind := p
+	blind.Programs = slices.Clone(p.Programs)
+	for i := range blind.Programs {
+		blind.Programs[i].Students = nil
+	}
+	clashes := 0
+	for _, v := range Check(p, Solve(blind)) {
+		if strings.HasPrefix(v, "students ") && strings.Contains(v, " clash ") {
+			clashes++
+		}
+	}
+	if clashes < 10 {
+		t.Fatalf("the students-blind timetable has %d students clashes; expected many", clashes)
+	}
+	if v := Check(p, Solve(p)); len(v) > 0 {
+		t.Errorf("with students sets: %d violations, first %s", len(v), v[0])
+	}
+	t.Logf("students-blind solution: %d students clashes", clashes)
+}
