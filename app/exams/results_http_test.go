@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -110,6 +111,37 @@ func TestExamResultsImportHTTP(t *testing.T) {
 				t.Errorf("stored %s", r.Scores)
 			}
 		})
+		t.Run("an xlsx over the old 4 MiB cut imports", func(t *testing.T) {
+			x := excelize.NewFile()
+			x.SetSheetRow("Sheet1", "A1", &[]any{"学号", "第1题", "第2题", "第3题"})
+			for i, st := range students {
+				x.SetSheetRow("Sheet1", fmt.Sprintf("A%d", i+2), &[]any{st.StudentNo, 6.5, 40, 20})
+			}
+			// A second sheet of incompressible notes makes the file about 5 MB.
+			x.NewSheet("备注")
+			r := rand.New(rand.NewPCG(4, 8))
+			for i := 1; i <= 3700; i++ {
+				b := make([]byte, 1500)
+				for j := range b {
+					b[j] = byte('!' + r.IntN(90))
+				}
+				x.SetCellStr("备注", fmt.Sprintf("A%d", i), string(b))
+			}
+			var buf bytes.Buffer
+			x.Write(&buf)
+			if buf.Len() < 4<<20+(600<<10) {
+				t.Fatalf("xlsx of %d bytes; the test needs about 4.8 MB", buf.Len())
+			}
+			status, body := multipartPost(t, e, ac, path, "r.xlsx", buf.Bytes())
+			if status != 200 || body["imported"].(float64) != float64(len(students)) {
+				t.Fatalf("%d %v", status, body)
+			}
+			var res models.ExamResult
+			e.DB.Where("exam_id = ?", id).First(&res)
+			if res.Scores != "[6.5,40,20]" {
+				t.Errorf("stored %s", res.Scores)
+			}
+		})
 		t.Run("over the setting: 413 naming the limit", func(t *testing.T) {
 			hz1 := e.HZ1()
 			if err := models.PutSetting(context.Background(), e.DB, hz1.ID, policies.SchoolDomain(hz1.ID), policies.SettingResultsMaxUploadMiB, 1); err != nil {
@@ -178,6 +210,9 @@ func TestExamResultsFormListsEveryCell(t *testing.T) {
 		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(html, `id="import-problems"`) ||
 			!strings.Contains(html, "第 2 行 C 列「b」") || !strings.Contains(html, "第 3 行 B 列「a」") {
 			t.Fatalf("%d %s", resp.StatusCode, html[max(0, strings.Index(html, "import-problems")-200):])
+		}
+		if status, _ := br.Get(fmt.Sprintf("/api/v1/exams/%d/results/template.xlsx", id)); status != 200 {
+			t.Errorf("template link from the page (session): %d", status)
 		}
 		_ = url.Values{}
 		if e.Count("exam_results", "exam_id = ?", id) != 0 {
