@@ -80,6 +80,9 @@ func (t Task) teachers() []string {
 	if t.Instructor == "" {
 		return t.CoInstructors
 	}
+	if len(t.CoInstructors) == 0 {
+		return []string{t.Instructor}[:1:1]
+	}
 	return append([]string{t.Instructor}, t.CoInstructors...)
 }
 
@@ -153,6 +156,8 @@ type state struct {
 	stuBusy    map[string]map[int][]interval // member → weekday → busy
 	stuAway    map[string]map[int][]interval // member → weekday → unavailable
 	minDays    map[int64][]MinDaysRule
+	memberOf   map[int64][]string // task → its students sets' members (cached)
+	candBuf    []candidate        // reused by candidates: its result is valid until the next call
 	dayOf      map[int64][]int // program → days of its placed slots
 	roomBusy   map[string]map[int][]interval
 	instrBusy  map[string]map[int][]interval
@@ -172,7 +177,7 @@ func newState(p *Problem) *state {
 		gradeLoad: map[int]map[int]int{}, roomsOf: map[string][]string{}, windowOf: map[int]Window{},
 		roomAway: map[string]map[int][]interval{}, breaks: map[int][]interval{}, atoms: map[string][]string{},
 		stuBusy: map[string]map[int][]interval{}, stuAway: map[string]map[int][]interval{},
-		minDays: map[int64][]MinDaysRule{}, dayOf: map[int64][]int{}}
+		minDays: map[int64][]MinDaysRule{}, dayOf: map[int64][]int{}, memberOf: map[int64][]string{}}
 	for _, r := range p.Rooms {
 		st.roomsOf[r.Type] = append(st.roomsOf[r.Type], r.ID)
 		st.roomBusy[r.ID] = map[int][]interval{}
@@ -234,12 +239,16 @@ type candidate struct {
 }
 
 // candidates lists the free positions for task t, skipping days it already
-// uses, and counts why positions were refused (for the reason).
+// uses, and counts why positions were refused (for the reason). The slice
+// is reused: it is valid until the next call.
 func (st *state) candidates(t Task, usedDays []int, why map[string]int) []candidate {
-	var out []candidate
+	out := st.candBuf[:0]
+	defer func() { st.candBuf = out[:0] }()
 	rooms := st.roomsFor(t)
 	teachers := t.teachers()
 	members := st.membersOf(t)
+	// Per day, the busy lists are looked up once (not per start time).
+	var tAway, tBusy, mAway, mBusy, rBusy, rAway [][]interval
 	for _, d := range st.days {
 		if slices.Contains(usedDays, d) {
 			continue
@@ -248,6 +257,17 @@ func (st *state) candidates(t Task, usedDays []int, why map[string]int) []candid
 			why[ReasonMinDays]++
 			continue
 		}
+		tAway, tBusy, mAway, mBusy, rBusy, rAway = tAway[:0], tBusy[:0], mAway[:0], mBusy[:0], rBusy[:0], rAway[:0]
+		for _, in := range teachers {
+			tAway, tBusy = append(tAway, st.instrAway[in][d]), append(tBusy, st.instrBusy[in][d])
+		}
+		for _, m := range members {
+			mAway, mBusy = append(mAway, st.stuAway[m][d]), append(mBusy, st.stuBusy[m][d])
+		}
+		for _, r := range rooms {
+			rBusy, rAway = append(rBusy, st.roomBusy[r][d]), append(rAway, st.roomAway[r][d])
+		}
+		breaks := st.breaks[d]
 		w := st.windowOf[d]
 	starts:
 		for s := w.Start; s+t.Duration <= w.End; s += st.p.Step {
@@ -256,25 +276,25 @@ func (st *state) candidates(t Task, usedDays []int, why map[string]int) []candid
 				why[ReasonFixedTime]++
 				continue
 			}
-			if overlaps(st.breaks[d], s, e) {
+			if overlaps(breaks, s, e) {
 				continue
 			}
-			for _, in := range teachers {
-				if overlaps(st.instrAway[in][d], s, e) {
+			for i := range teachers {
+				if overlaps(tAway[i], s, e) {
 					why[ReasonInstructorAway]++
 					continue starts
 				}
-				if overlaps(st.instrBusy[in][d], s, e) {
+				if overlaps(tBusy[i], s, e) {
 					why[ReasonInstructorBusy]++
 					continue starts
 				}
 			}
-			for _, m := range members {
-				if overlaps(st.stuAway[m][d], s, e) {
+			for i := range members {
+				if overlaps(mAway[i], s, e) {
 					why[ReasonStudentsAway]++
 					continue starts
 				}
-				if overlaps(st.stuBusy[m][d], s, e) {
+				if overlaps(mBusy[i], s, e) {
 					why[ReasonStudentsBusy]++
 					continue starts
 				}
@@ -284,8 +304,8 @@ func (st *state) candidates(t Task, usedDays []int, why map[string]int) []candid
 				continue
 			}
 			free := false
-			for _, r := range rooms {
-				if !overlaps(st.roomBusy[r][d], s, e) && !overlaps(st.roomAway[r][d], s, e) {
+			for i, r := range rooms {
+				if !overlaps(rBusy[i], s, e) && !overlaps(rAway[i], s, e) {
 					out = append(out, candidate{d, s, r})
 					free = true
 				}
@@ -309,6 +329,12 @@ func (st *state) roomsFor(t Task) []string {
 
 // membersOf lists the smallest students sets a task occupies.
 func (st *state) membersOf(t Task) []string {
+	if len(t.Students) == 0 {
+		return nil
+	}
+	if m, ok := st.memberOf[t.ID]; ok {
+		return m
+	}
 	var out []string
 	for _, s := range t.Students {
 		for _, m := range st.atoms[s] {
@@ -317,12 +343,16 @@ func (st *state) membersOf(t Task) []string {
 			}
 		}
 	}
+	st.memberOf[t.ID] = out
 	return out
 }
 
 // tooClose tells whether day d is nearer than a min-days rule allows to a
 // day already used by another program of the rule.
 func (st *state) tooClose(t Task, d int) bool {
+	if len(st.minDays) == 0 {
+		return false
+	}
 	for _, r := range st.minDays[t.ID] {
 		for _, id := range r.Programs {
 			if id == t.ID {
