@@ -30,16 +30,17 @@ type Config struct {
 
 // Server wires the database, the authorizer, the views and the routes.
 type Server struct {
-	Cfg   Config
-	DB    *gorm.DB
-	Authz *models.Authorizer
-	E     *echo.Echo
-	views *views.Renderer
-	perms map[string]Permission // "METHOD path" → declared permission
+	Cfg     Config
+	DB      *gorm.DB
+	Authz   *models.Authorizer
+	E       *echo.Echo
+	views   *views.Renderer
+	perms   map[string]Permission // "METHOD path" → declared permission
+	metrics *metrics
+	links   []HomeLink // home tiles, added by the areas as they register
+
 	// ownBodyLimit: "METHOD path" of routes that bound their body themselves.
 	ownBodyLimit map[string]bool
-	metrics      *metrics
-	links        []HomeLink // home tiles, added by the areas as they register
 }
 
 // Area registers one part of the product: its routes, each with its
