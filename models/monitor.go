@@ -146,43 +146,58 @@ var (
 	studentCountCache = map[any]*studentCounts{}
 )
 
-// RollupValues combines schools' values into one set: counts are summed;
-// everything else (percentages, minutes, hours, ratios) is averaged over the
-// schools that have the value, weighted by the def's WeightKey value when the
-// school has it, else by its students.
+// RollupValues combines schools' values into one set by each definition's
+// aggregation (AggregationOf): sums, weighted means and shares over the
+// schools that have the value (a school without it — no grade band, no
+// reports — is absent, never a zero), minimum or maximum. students[i] is
+// school i's enrolled students, the weight of a mean without a WeightKey.
 func RollupValues(defs []IndicatorDef, values []map[string]float64, students []float64) map[string]float64 {
 	out := map[string]float64{}
 	for _, d := range defs {
-		var sum, wsum, plain float64
+		agg := AggregationOf(d)
+		var sum, wsum float64
 		n := 0
 		for i, v := range values {
 			x, ok := v[d.Key]
 			if !ok {
 				continue
 			}
-			n++
-			if d.Unit == "count" {
+			switch agg {
+			case AggSum:
 				sum += x
-				continue
+			case AggMin:
+				if n == 0 || x < sum {
+					sum = x
+				}
+			case AggMax:
+				if n == 0 || x > sum {
+					sum = x
+				}
+			default: // AggMean, AggShare
+				w := 1.0
+				switch {
+				case d.WeightKey != "":
+					w = v[d.WeightKey]
+				case agg == AggMean:
+					w = 0
+					if i < len(students) {
+						w = students[i]
+					}
+				}
+				if w <= 0 {
+					continue
+				}
+				sum += x * w
+				wsum += w
 			}
-			w := 0.0
-			if d.WeightKey != "" {
-				w = v[d.WeightKey]
-			} else if i < len(students) {
-				w = students[i]
-			}
-			sum += x * w
-			wsum += w
-			plain += x
+			n++
 		}
 		switch {
 		case n == 0:
-		case d.Unit == "count":
-			out[d.Key] = sum
-		case wsum > 0:
+		case agg == AggMean || agg == AggShare:
 			out[d.Key] = round4(sum / wsum)
 		default:
-			out[d.Key] = round4(plain / float64(n))
+			out[d.Key] = round4(sum)
 		}
 	}
 	return out

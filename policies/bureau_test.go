@@ -83,9 +83,9 @@ func TestAlertRules(t *testing.T) {
 			}
 		})
 	}
-	worse := AttentionScore(map[string]float64{"as.enrolled_pct": 0.5}, DefaultAlertRules, 0)
-	better := AttentionScore(map[string]float64{"as.enrolled_pct": 0.9}, DefaultAlertRules, 0)
-	fine := AttentionScore(map[string]float64{"as.enrolled_pct": 1}, DefaultAlertRules, 0)
+	worse := AttentionScore(map[string]float64{"as.coverage_pct": 0.5}, DefaultAlertRules, 0)
+	better := AttentionScore(map[string]float64{"as.coverage_pct": 0.9}, DefaultAlertRules, 0)
+	fine := AttentionScore(map[string]float64{"as.coverage_pct": 1}, DefaultAlertRules, 0)
 	if !(worse > better && better > fine && fine == 0) {
 		t.Errorf("AS-03/scores %v %v %v not ordered", worse, better, fine)
 	}
