@@ -64,22 +64,22 @@ type HomeworkQuota struct {
 // for one item (ItemID set) or a whole day (ItemID nil). Stopping at bedtime
 // is an accepted outcome (HW-11, SL-02).
 type HomeworkFeedback struct {
-	ID               int64     `gorm:"primaryKey" json:"id"`
-	SchoolID         int64     `json:"school_id"`
-	ClassID          int64     `json:"class_id"`
-	StudentID        int64     `json:"student_id"`
-	GuardianID       int64     `json:"guardian_id"`
-	ItemID           *int64    `json:"item_id"`
-	Date             string    `json:"date"`
-	ActualMinutes    int       `json:"actual_minutes"`
-	EstimatedMinutes int       `json:"estimated_minutes"`
-	StoppedAtBedtime bool      `json:"stopped_at_bedtime"`
+	ID               int64  `gorm:"primaryKey" json:"id"`
+	SchoolID         int64  `json:"school_id"`
+	ClassID          int64  `json:"class_id"`
+	StudentID        int64  `json:"student_id"`
+	GuardianID       int64  `json:"guardian_id"`
+	ItemID           *int64 `json:"item_id"`
+	Date             string `json:"date"`
+	ActualMinutes    int    `json:"actual_minutes"`
+	EstimatedMinutes int    `json:"estimated_minutes"`
+	StoppedAtBedtime bool   `json:"stopped_at_bedtime"`
 	// HW-15: the guardian says the item (or the evening) was really written
 	// work, or took longer than its estimate.
 	ReallyWritten bool      `json:"really_written"`
 	TookLonger    bool      `json:"took_longer"`
 	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt        time.Time `json:"updated_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // ClassDayLoad is the rollup of one class on one date, written in the same
