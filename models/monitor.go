@@ -554,3 +554,29 @@ func Groups(defs []IndicatorDef) []string {
 	}
 	return out
 }
+
+// ValidateAlertRules checks a region's alert rules: each well formed, on a
+// registered indicator that may be alerted on (participation is shown,
+// never alerted on: AS-04), and one rule per rule id (an alert is one per
+// school, rule id and week, so a second rule under an id would never raise
+// its own).
+func ValidateAlertRules(rules []policies.AlertRule) error {
+	defs := IndicatorDefs()
+	for _, r := range rules {
+		if !r.Valid() {
+			return Invalid("bureau.rule_invalid", map[string]any{"Rule": r.ID})
+		}
+		d, ok := FindDef(defs, r.Key)
+		if !ok {
+			return Invalid("bureau.rule_unknown_indicator", map[string]any{"Rule": r.ID, "Key": r.Key})
+		}
+		if d.NoAlert {
+			return RuleError("indicator_not_alertable", policies.RuleAS04, "bureau.rule_not_alertable", map[string]any{"Rule": r.ID, "Key": r.Key},
+				map[string]any{"indicator": r.Key})
+		}
+	}
+	if id := policies.DuplicateRuleID(rules); id != "" {
+		return Invalid("bureau.rule_duplicate", map[string]any{"Rule": id})
+	}
+	return nil
+}
