@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -68,8 +69,16 @@ func ClaimJobRunRetry(ctx context.Context, db *gorm.DB, job, period, replica str
 	now = now.UTC()
 	db = db.WithContext(ctx)
 	if p.Timeout > 0 {
-		if err := db.Model(&JobRun{}).Where("job = ? AND period = ? AND outcome = ? AND started_at < ?", job, period, RunRunning, now.Add(-p.Timeout)).
-			Updates(map[string]any{"outcome": RunError, "detail": fmt.Sprintf("timed out: still running after %s", p.Timeout), "finished_at": now}).Error; err != nil {
+		// A dead run counts as failed from the moment its timeout ran out.
+		var stale JobRun
+		err := db.Where("job = ? AND period = ? AND outcome = ? AND started_at < ?", job, period, RunRunning, now.Add(-p.Timeout)).Take(&stale).Error
+		if err == nil {
+			if err := db.Model(&JobRun{}).Where("id = ? AND outcome = ?", stale.ID, RunRunning).
+				Updates(map[string]any{"outcome": RunError, "detail": fmt.Sprintf("timed out: still running after %s", p.Timeout),
+					"finished_at": stale.StartedAt.Add(p.Timeout)}).Error; err != nil {
+				return 0, false, err
+			}
+		} else if !errors.Is(err, gorm.ErrRecordNotFound) {
 			return 0, false, err
 		}
 	}
