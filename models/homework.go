@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -967,6 +968,54 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// EstimateRow is one teacher's subject: the minutes the teacher estimated
+// for the items guardians reported on, the minutes they reported, and how
+// many said "really written" or "took longer" (HW-15).
+type EstimateRow struct {
+	TeacherID   int64   `json:"teacher_id"`
+	TeacherName string  `json:"teacher"`
+	Subject     string  `json:"subject"`
+	Reports     int     `json:"reports"`
+	Estimated   int     `json:"estimated_minutes"`
+	Actual      int     `json:"actual_minutes"`
+	Written     int     `json:"really_written"`
+	Longer      int     `json:"took_longer"`
+	Ratio       float64 `json:"ratio"`
+}
+
+// EstimateReality compares estimates with guardians' item reports per
+// teacher and subject over [from, to] for a school, or one class of it
+// (classID 0: every class). Shown to the head teacher and school leaders,
+// never to other parents. Largest gap first.
+func EstimateReality(ctx context.Context, db *gorm.DB, schoolID, classID int64, from, to string) ([]EstimateRow, error) {
+	q := db.WithContext(ctx).Table("homework_feedbacks f").
+		Select(`i.teacher_id, u.display_name AS teacher_name, s.name AS subject, COUNT(*) AS reports,
+			SUM(f.estimated_minutes) AS estimated, SUM(f.actual_minutes) AS actual,
+			SUM(CASE WHEN f.really_written THEN 1 ELSE 0 END) AS written, SUM(CASE WHEN f.took_longer THEN 1 ELSE 0 END) AS longer`).
+		Joins("JOIN homework_items i ON i.id = f.item_id").
+		Joins("JOIN users u ON u.id = i.teacher_id").
+		Joins("JOIN subjects s ON s.id = i.subject_id").
+		Where("f.school_id = ? AND f.date BETWEEN ? AND ?", schoolID, from, to).
+		Group("i.teacher_id, u.display_name, s.name")
+	if classID != 0 {
+		q = q.Where("f.class_id = ?", classID)
+	}
+	var out []EstimateRow
+	if err := q.Scan(&out).Error; err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].Ratio = round4(policies.GapRatio(out[i].Actual, out[i].Estimated))
+	}
+	sort.SliceStable(out, func(a, b int) bool {
+		if out[a].Ratio != out[b].Ratio {
+			return out[a].Ratio > out[b].Ratio
+		}
+		return out[a].TeacherName+out[a].Subject < out[b].TeacherName+out[b].Subject
+	})
+	return out, nil
 }
 
 // StudentFeedback lists a student's reports on a date.

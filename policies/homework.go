@@ -388,9 +388,8 @@ func ValidateOverride(l HomeworkLimits, enclosing *HomeworkLimits) *OverrideErro
 			}
 		}
 	}
-	if enclosing != nil && enclosing.TakeHome != nil && l.TakeHome == nil {
-		return &OverrideError{Rule: RuleHW15, Field: "take_home", Value: -1, Limit: enclosing.TakeHome.G3to6, Source: "enclosing"}
-	}
+	// No take-home budget at this scope inherits the enclosing one: the
+	// strictest value along the chain applies, so nothing is loosened.
 	if enclosing != nil && enclosing.RestCaps != nil && l.RestCaps == nil {
 		return &OverrideError{Rule: RuleHW04, Field: "rest_caps", Value: -1, Limit: enclosing.RestCaps.G3to6, Source: "enclosing"}
 	}

@@ -209,9 +209,10 @@ func seedResults(ctx context.Context, db *gorm.DB, d *District, sc *models.Schoo
 }
 
 // seedRefusals records the attempts the legality check refused, as if an
-// academic director had tried them this term: in every fourth school a
-// grade-2 paper test (EX-01) and a grade-8 weekly test (EX-04); in every
-// fifth an autumn grade-9 mock (EX-05, not yet the final review).
+// academic director had tried them this week: in every fourth school (not
+// the first, whose counts the tests read) a grade-2 paper test (EX-01) and
+// a grade-8 weekly test (EX-04); in every fifth an autumn grade-9 mock
+// (EX-05, not yet the final review).
 func seedRefusals(ctx context.Context, db *gorm.DB, d *District, sc models.School) error {
 	idx := 0
 	for i, s := range d.Schools {
@@ -221,10 +222,10 @@ func seedRefusals(ctx context.Context, db *gorm.DB, d *District, sc models.Schoo
 	}
 	day := d.Opts.Today
 	var vs []policies.Violation
-	if idx%4 == 0 && sc.Stage != models.StageJunior {
+	if idx%4 == 1 && sc.Stage != models.StageJunior {
 		vs = append(vs, policies.Violation{Rule: policies.RuleEX01})
 	}
-	if idx%4 == 0 && sc.Stage != models.StagePrimary {
+	if idx%4 == 1 && sc.Stage != models.StagePrimary {
 		if err := models.RecordRefusals(ctx, db, sc.ID, day, []policies.Violation{{Rule: policies.RuleEX04}}); err != nil {
 			return err
 		}

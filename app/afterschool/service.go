@@ -148,7 +148,7 @@ func (s *handlers) enroll(c echo.Context, programID int64, req enrollRequest) (_
 	if err != nil {
 		return nil, err
 	}
-	in := models.EnrollInput{ProgramID: p.ID, StudentID: req.StudentID, RequestedBy: v.User.ID, Note: req.Note, Rank: req.Rank}
+	in := models.EnrollInput{ProgramID: p.ID, StudentID: req.StudentID, RequestedBy: v.User.ID, Note: req.Note, Channel: req.Channel, Rank: req.Rank}
 	guards, err := models.GuardsStudent(ctx, s.DB, v.User.ID, req.StudentID)
 	if err != nil {
 		return nil, err
