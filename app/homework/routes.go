@@ -508,9 +508,9 @@ type classLoadItem struct {
 	TakeHomeMinutes int    `json:"take_home_minutes"`
 	BudgetMinutes   *int   `json:"take_home_budget_minutes"`
 	OverCap         bool   `json:"over_cap"`
-	ItemCount    int    `json:"item_count"`
-	RefusedCount int    `json:"refused_count"`
-	Feedback     int    `json:"feedback_count"`
+	ItemCount       int    `json:"item_count"`
+	RefusedCount    int    `json:"refused_count"`
+	Feedback        int    `json:"feedback_count"`
 }
 
 // classLoad is one class's day against the cap of its grade.
