@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
 	"time"
 
 	"jianfu/app"
@@ -32,13 +30,9 @@ func startJobs(ctx context.Context, srv *app.Server) (func(), error) {
 	}
 	// JOB_CATCHUP_DAYS: how many days back missed or failed periods are run
 	// again (default 3; -1 turns the catch-up off).
-	catchup := 0
-	if v := os.Getenv("JOB_CATCHUP_DAYS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return nil, fmt.Errorf("JOB_CATCHUP_DAYS: %w", err)
-		}
-		catchup = n
+	catchup, err := scheduler.CatchupDaysFromEnv()
+	if err != nil {
+		return nil, err
 	}
 	s, err := scheduler.New(scheduler.Options{DB: srv.DB, Now: srv.Cfg.Now, CatchupDays: catchup}, append(scheduler.BureauJobs(srv.DB), hb))
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/go-co-op/gocron/v2"
@@ -356,4 +357,27 @@ func PeriodStates(ctx context.Context, db *gorm.DB, jobs []Job, now time.Time, l
 // PeriodStates is the scheduler's own view of PeriodStates.
 func (s *Scheduler) PeriodStates(ctx context.Context) ([]PeriodState, error) {
 	return PeriodStates(ctx, s.opts.DB, s.jobs, s.opts.Now(), s.opts.Location, s.opts.CatchupDays)
+}
+
+// CatchupDaysFromEnv reads JOB_CATCHUP_DAYS (how many days back missed or
+// failed periods are run again; -1 turns the catch-up off); unset is 0,
+// which Options reads as DefaultCatchupDays.
+func CatchupDaysFromEnv() (int, error) {
+	v := os.Getenv("JOB_CATCHUP_DAYS")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("JOB_CATCHUP_DAYS: %w", err)
+	}
+	return n, nil
+}
+
+// ShownCatchupDays is the window /admin/jobs lists missed periods over.
+func ShownCatchupDays(n int) int {
+	if n == 0 {
+		return DefaultCatchupDays
+	}
+	return max(n, 0)
 }

@@ -15,6 +15,7 @@ import (
 	"jianfu/app"
 	"jianfu/models"
 	"jianfu/policies"
+	"jianfu/scheduler"
 	"jianfu/views"
 )
 
@@ -744,12 +745,42 @@ func (s *handlers) bureauSettingsSubmit(c echo.Context) error {
 	return app.RedirectWithFlash(c, "/regions/"+c.Param("code")+"/settings", "bureau.settings_saved")
 }
 
+// jobsView is /admin/jobs: the latest runs, and the due periods of the
+// catch-up window that are missed (no run), failed or still running.
+type jobsView struct {
+	Runs   []models.JobRun         `json:"items"`
+	Missed []scheduler.PeriodState `json:"missed"`
+	Days   int                     `json:"catchup_days"`
+}
+
+func (s *handlers) jobsData(c echo.Context) (_ *jobsView, err error) {
+	defer models.Wrap(&err, "bureau.jobsData")
+	ctx := c.Request().Context()
+	rs, err := models.RecentJobRuns(ctx, s.DB, c.QueryParam("job"), 200)
+	if err != nil {
+		return nil, err
+	}
+	n, err := scheduler.CatchupDaysFromEnv()
+	if err != nil {
+		n = 0
+	}
+	days := scheduler.ShownCatchupDays(n)
+	missed, err := scheduler.PeriodStates(ctx, s.DB, scheduler.BureauJobs(s.DB), s.Cfg.Now(), models.School{}.Location(), days)
+	if err != nil {
+		return nil, err
+	}
+	if missed == nil {
+		missed = []scheduler.PeriodState{}
+	}
+	return &jobsView{Runs: rs, Missed: missed, Days: days}, nil
+}
+
 func (s *handlers) jobRunsPage(c echo.Context) error {
-	rs, err := models.RecentJobRuns(c.Request().Context(), s.DB, c.QueryParam("job"), 200)
+	data, err := s.jobsData(c)
 	if err != nil {
 		return err
 	}
-	return s.RenderPage(c, http.StatusOK, "bureau/jobs", "bureau.jobs_title", rs)
+	return s.RenderPage(c, http.StatusOK, "bureau/jobs", "bureau.jobs_title", data)
 }
 
 type reminderView struct {
