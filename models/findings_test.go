@@ -186,7 +186,7 @@ func TestFinding2ComplianceFromReports(t *testing.T) {
 		report(0, days[0], 90, false)
 		report(1, days[0], 70, true) // mean 80 > 60
 		report(0, days[1], 100, false)
-		report(0, days[1], 65, false) // replaces the 100: still over
+		report(0, days[1], 65, true) // replaces the 100: still over
 		// days[2] has no report.
 		vals, err := models.ComputeIndicators(ctx, db, []int64{h.school.ID}, "2026-11-23", "2026-11-27")
 		if err != nil {
@@ -194,7 +194,7 @@ func TestFinding2ComplianceFromReports(t *testing.T) {
 		}
 		v := vals[h.school.ID]
 		want := map[string]float64{"hw.days_within_cap_pct": 0, "hw.reported_class_days": 2, "hw.unreported_class_days": 1,
-			"hw.max_class_reported_over_days": 2, "hw.reported_written": 1, "hw.reported_written_pct": 1.0 / 3, "hw.reported_longer_pct": 1}
+			"hw.max_class_reported_over_days": 2, "hw.reported_written": 2, "hw.reported_written_pct": 2.0 / 3, "hw.reported_longer_pct": 1}
 		checkValues(t, v, want)
 		n, err := models.EvaluateAlerts(ctx, db, time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC))
 		if err != nil {

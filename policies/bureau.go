@@ -105,8 +105,8 @@ type AlertRule struct {
 //   - HW-02/03 a class whose guardian-reported evening was over its limit
 //     on 2 or more days of the week (saves over the cap are refused, so the
 //     counted total cannot show it);
-//   - HW-15 more than 10% of guardians' reports say "this was really
-//     written" homework;
+//   - HW-15 two or more guardians' reports in the week say an item labelled
+//     oral, reading, practice or inquiry was really written homework;
 //   - EX-01 any refused attempt at a paper exam in grades 1–2 (EX-01
 //     refusals only);
 //   - MON-04 complaints past their answer date;
@@ -114,7 +114,7 @@ type AlertRule struct {
 var DefaultAlertRules = []AlertRule{
 	{ID: "AS-03", Key: "as.coverage_pct", Op: "lt", Threshold: 0.95},
 	{ID: "HW-02/03", Key: "hw.max_class_reported_over_days", Op: "gte", Threshold: 2},
-	{ID: "HW-15", Key: "hw.reported_written_pct", Op: "gt", Threshold: 0.1},
+	{ID: "HW-15", Key: "hw.reported_written", Op: "gte", Threshold: 2},
 	{ID: "EX-01", Key: "ex.ex01_refusals", Op: "gt", Threshold: 0},
 	{ID: "MON-04", Key: "cp.overdue", Op: "gt", Threshold: 0},
 	{ID: "AS-01", Key: "as.days_per_week", Op: "lt", Threshold: 5},

@@ -138,32 +138,53 @@ func seedHomeworkTx(ctx context.Context, db *gorm.DB, d *District) error {
 						}
 						// Reality runs a little over the estimate, more in higher
 						// grades; in the hot class far over, and the "oral" and
-						// "practice" items were written work.
-						actual := takeHome * (85 + d.Rand.IntN(30+cl.Grade*4)) / 100
-						written := d.Rand.IntN(40) == 0
+						// "practice" items were written work. A third of the
+						// parents (all in the hot class) report item by item, so
+						// the head teacher sees the gap per teacher and subject.
+						factor := 85 + d.Rand.IntN(30+cl.Grade*4)
+						writtenOdds := 40
 						if cl.ID == hot {
-							actual = takeHome * (170 + d.Rand.IntN(60)) / 100
-							written = d.Rand.IntN(3) == 0
+							factor, writtenOdds = 170+d.Rand.IntN(60), 3
 						}
-						stopped := actual > takeHome*5/4 && d.Rand.IntN(2) == 0
-						fb := models.HomeworkFeedback{SchoolID: sc.ID, ClassID: cl.ID, StudentID: g[0], GuardianID: g[1], Date: day,
-							ActualMinutes: actual, EstimatedMinutes: takeHome, StoppedAtBedtime: stopped,
-							ReallyWritten: written, TookLonger: actual > takeHome,
-							CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC()}
-						load.FeedbackCount++
+						type report struct {
+							item               int // index into w.items, -1: the whole day
+							actual, est        int
+							written, kindWrite bool
+						}
+						var reports []report
+						if cl.ID == hot || d.Rand.IntN(3) == 0 {
+							for j, it := range items {
+								if !it.InSchool {
+									reports = append(reports, report{item: len(w.items) + j, actual: it.Minutes * factor / 100, est: it.Minutes,
+										kindWrite: it.Kind == policies.KindWritten})
+								}
+							}
+						} else {
+							reports = append(reports, report{item: -1, actual: takeHome * factor / 100, est: takeHome})
+						}
 						load.FeedbackStudents++
-						load.FeedbackActualMinutes += actual
-						load.FeedbackEstimatedMinutes += takeHome
-						if stopped {
-							load.BedtimeStops++
+						for _, r := range reports {
+							written := !r.kindWrite && d.Rand.IntN(writtenOdds) == 0
+							stopped := r.item < 0 && r.actual > r.est*5/4 && d.Rand.IntN(2) == 0
+							fb := models.HomeworkFeedback{SchoolID: sc.ID, ClassID: cl.ID, StudentID: g[0], GuardianID: g[1], Date: day,
+								ActualMinutes: r.actual, EstimatedMinutes: r.est, StoppedAtBedtime: stopped,
+								ReallyWritten: written, TookLonger: r.actual > r.est,
+								CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC()}
+							load.FeedbackCount++
+							load.FeedbackActualMinutes += r.actual
+							load.FeedbackEstimatedMinutes += r.est
+							if stopped {
+								load.BedtimeStops++
+							}
+							if written {
+								load.ReportedWritten++
+							}
+							if fb.TookLonger {
+								load.ReportedLonger++
+							}
+							w.feedback = append(w.feedback, fb)
+							w.feedbackItem = append(w.feedbackItem, r.item)
 						}
-						if written {
-							load.ReportedWritten++
-						}
-						if fb.TookLonger {
-							load.ReportedLonger++
-						}
-						w.feedback = append(w.feedback, fb)
 					}
 				}
 				w.items = append(w.items, items...)
@@ -192,6 +213,9 @@ type homeworkWriter struct {
 	items    []models.HomeworkItem
 	loads    []models.ClassDayLoad
 	feedback []models.HomeworkFeedback
+	// feedbackItem[i] is the index in items of the item feedback[i]
+	// reports on (-1: the whole day); the id is known once items are in.
+	feedbackItem []int
 }
 
 func (w *homeworkWriter) flush(all bool) error {
@@ -208,12 +232,18 @@ func (w *homeworkWriter) flush(all bool) error {
 			return fmt.Errorf("class day loads: %w", err)
 		}
 	}
+	for i, idx := range w.feedbackItem {
+		if idx >= 0 {
+			id := w.items[idx].ID
+			w.feedback[i].ItemID = &id
+		}
+	}
 	if len(w.feedback) > 0 {
 		if err := w.db.CreateInBatches(&w.feedback, w.batch).Error; err != nil {
 			return fmt.Errorf("homework feedback: %w", err)
 		}
 	}
-	w.items, w.loads, w.feedback = w.items[:0], w.loads[:0], w.feedback[:0]
+	w.items, w.loads, w.feedback, w.feedbackItem = w.items[:0], w.loads[:0], w.feedback[:0], w.feedbackItem[:0]
 	return nil
 }
 
