@@ -124,3 +124,13 @@ func TestWeekKey(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+// One alert per school, rule id and week: two rules under one id are refused.
+func TestDuplicateRuleID(t *testing.T) {
+	if id := DuplicateRuleID(DefaultAlertRules); id != "" {
+		t.Fatalf("default rules repeat %s", id)
+	}
+	if id := DuplicateRuleID([]AlertRule{{ID: "EX-01"}, {ID: "AS-03"}, {ID: "EX-01"}}); id != "EX-01" {
+		t.Fatalf("got %q", id)
+	}
+}
