@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -309,5 +311,25 @@ func TestEveryIndicatorDeclaresItsAggregation(t *testing.T) {
 		if d.Agg == models.AggSum && d.Unit != "count" {
 			t.Errorf("%s sums a %s", d.Key, d.Unit)
 		}
+	}
+}
+
+// README's bureau section lists every registered indicator.
+func TestReadmeListsEveryIndicator(t *testing.T) {
+	raw, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Skip("no README next to the module")
+	}
+	readme := string(raw)
+	for _, d := range models.IndicatorDefs() {
+		key := d.Key
+		if strings.Contains(readme, "`"+key+"`") {
+			continue
+		}
+		// A band family is written `hw.x_g1_2`, `_g3_6`, `_g7_9`.
+		if i := strings.LastIndex(key, "_g"); i > 0 && strings.Contains(readme, "`"+key[:i]+"_g") && strings.Contains(readme, "`"+key[i:]+"`") {
+			continue
+		}
+		t.Errorf("README does not list %s", key)
 	}
 }

@@ -98,7 +98,7 @@ func seedHomeworkTx(ctx context.Context, db *gorm.DB, d *District) error {
 		if err != nil {
 			return err
 		}
-		feedbackFrom := len(days) - min(len(days), 10) // parents report on the last 10 school days
+		feedbackFrom := len(days) - min(len(days), 11) // parents report on the last 10 school days before today
 		// In every third school one class's evenings run far over what was
 		// set, and parents say so (HW-02/03, HW-15): the demo has real problems.
 		var hot int64
@@ -131,7 +131,7 @@ func seedHomeworkTx(ctx context.Context, db *gorm.DB, d *District) error {
 				if cl.Grade >= 3 && d.Rand.IntN(20) == 0 {
 					load.RefusedCount = 1 // a teacher who tried to go over the cap that day
 				}
-				if di >= feedbackFrom && takeHome > 0 {
+				if di >= feedbackFrom && takeHome > 0 && day < d.Opts.Today { // tonight is not over yet
 					for _, g := range guardians[cl.ID] {
 						if d.Rand.IntN(4) != 0 && (cl.ID != hot || d.Rand.IntN(2) != 0) {
 							continue
