@@ -103,6 +103,9 @@ func formatValue(unit string, v float64) string {
 type colView struct {
 	Key, MsgID, Unit, Group string
 	SortURL                 string
+	// Agg and Rule say how the region row combines the schools and which
+	// rule the value measures (shown on hover).
+	Agg, Rule string
 }
 
 type cellView struct {
@@ -236,7 +239,8 @@ func (s *handlers) dashboardPage(c echo.Context) error {
 		ExportXLSX: "/api/v1/regions/" + d.Region.Code + "/report.xlsx?term=" + url.QueryEscape(d.Term.Key),
 		ExportCSV:  "/api/v1/regions/" + d.Region.Code + "/report.csv?term=" + url.QueryEscape(d.Term.Key)}
 	for _, def := range d.Defs {
-		data.Cols = append(data.Cols, colView{Key: def.Key, MsgID: def.MsgID, Unit: def.Unit, Group: def.Group, SortURL: base + "&sort=" + url.QueryEscape(def.Key)})
+		data.Cols = append(data.Cols, colView{Key: def.Key, MsgID: def.MsgID, Unit: def.Unit, Group: def.Group, SortURL: base + "&sort=" + url.QueryEscape(def.Key),
+			Agg: models.AggregationOf(def), Rule: def.Rule})
 	}
 	roll := func(r models.RegionRollup) rowView {
 		return rowView{Code: r.Code, Name: r.Name, URL: "/regions/" + r.Code, Students: r.Students, Cells: cells(d.Defs, d.Rules, r.Indicators)}
