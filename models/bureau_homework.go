@@ -37,43 +37,24 @@ func maxClassOverDays(ctx context.Context, db *gorm.DB, schoolIDs []int64, from,
 	if len(schoolIDs) == 0 || !db.Migrator().HasTable("class_day_loads") {
 		return out, nil
 	}
-	for _, q := range []struct{ key, where string }{
-		{IndMaxClassOverCapDays, "total_minutes > cap_minutes"},
-		{IndMaxClassReportedOverDays, reportedOverSQL},
-	} {
-		var rows []struct {
-			SchoolID int64
-			N        int64
-		}
-		// Only the over class-days: a school with homework but none over
-		// gets 0 below; a school without homework has no value.
-		per := db.WithContext(ctx).Table("class_day_loads").Select("school_id, class_id, COUNT(*) AS n").
-			Where("school_id IN ? AND date BETWEEN ? AND ? AND item_count > 0 AND "+q.where, schoolIDs, from, to).
-			Group("school_id, class_id")
-		if err := db.WithContext(ctx).Table("(?) AS per_class", per).Select("school_id, MAX(n) AS n").Group("school_id").Scan(&rows).Error; err != nil {
-			return nil, err
-		}
-		for _, r := range rows {
-			if out[r.SchoolID] == nil {
-				out[r.SchoolID] = map[string]float64{}
-			}
-			out[r.SchoolID][q.key] = float64(r.N)
-		}
+	var rows []struct {
+		SchoolID         int64
+		OverCap, Reports int64
 	}
-	var active []int64
-	if err := db.WithContext(ctx).Table("class_day_loads").Where("school_id IN ? AND date BETWEEN ? AND ? AND item_count > 0", schoolIDs, from, to).
-		Distinct("school_id").Pluck("school_id", &active).Error; err != nil {
+	// One pass: per class, its days over the cap and its days reported
+	// over the limit; per school, the most of each. A school with homework
+	// but no such day gets 0; one without homework has no value.
+	per := db.WithContext(ctx).Table("class_day_loads").Select(`school_id, class_id,
+		SUM(CASE WHEN total_minutes > cap_minutes THEN 1 ELSE 0 END) AS over_cap,
+		SUM(CASE WHEN `+reportedOverSQL+` THEN 1 ELSE 0 END) AS reports`).
+		Where("school_id IN ? AND date BETWEEN ? AND ? AND item_count > 0", schoolIDs, from, to).
+		Group("school_id, class_id")
+	if err := db.WithContext(ctx).Table("(?) AS per_class", per).Select("school_id, MAX(over_cap) AS over_cap, MAX(reports) AS reports").
+		Group("school_id").Scan(&rows).Error; err != nil {
 		return nil, err
 	}
-	for _, id := range active {
-		if out[id] == nil {
-			out[id] = map[string]float64{}
-		}
-		for _, k := range []string{IndMaxClassOverCapDays, IndMaxClassReportedOverDays} {
-			if _, ok := out[id][k]; !ok {
-				out[id][k] = 0
-			}
-		}
+	for _, r := range rows {
+		out[r.SchoolID] = map[string]float64{IndMaxClassOverCapDays: float64(r.OverCap), IndMaxClassReportedOverDays: float64(r.Reports)}
 	}
 	return out, nil
 }
