@@ -158,7 +158,6 @@ func TestRollupHomeworkThreeSchools(t *testing.T) {
 			"hw.reported_written_pct":         0.1,
 			"hw.reported_longer_pct":          0.4, // (1 + 1 + 2) of 10 reports
 			"hw.max_class_reported_over_days": 1,
-			"hw.max_class_over_cap_days":      0,
 		})
 		// The primary school alone has no junior band at all.
 		vals, err := models.ComputeIndicators(context.Background(), db, d.ids[:1], "2026-11-02", "2026-11-06")
