@@ -64,6 +64,31 @@ func TestNewLessonProgramNeedsThePrincipal(t *testing.T) {
 		if status, body := parent.Do(http.MethodPost, enrollPath, map[string]any{"student_id": kid.ID}); status != http.StatusCreated {
 			t.Fatalf("enroll after confirmation: %d %v", status, body)
 		}
+		// Staff enter a student on the guardian's request by the page's form:
+		// a mark is refused, a sentence with its channel is recorded.
+		var other models.Student
+		e.DB.Where("class_id = ? AND id <> ?", kid.ClassID, kid.ID).First(&other)
+		e.DB.Model(&models.Enrollment{}).Where("student_id = ?", other.ID).Update("status", "withdrawn")
+		status, page = b.Get(fmt.Sprintf("/afterschool/programs/%d", pid))
+		if status != 200 || !strings.Contains(page, `id="staff-enroll"`) {
+			t.Fatalf("program page lacks the staff entry form: %d", status)
+		}
+		form := url.Values{"student_id": {fmt.Sprint(other.ID)}, "channel": {"phone"}, "note": {"x"}}
+		if status, _, _ := b.Form(page, fmt.Sprintf("/afterschool/programs/%d/enroll", pid), form); status != http.StatusUnprocessableEntity {
+			t.Fatalf("staff form with note x: %d", status)
+		}
+		form.Set("note", "父亲 12 月 1 日电话申请，班主任已记录")
+		if status, _, _ := b.Form(page, fmt.Sprintf("/afterschool/programs/%d/enroll", pid), form); status != http.StatusSeeOther {
+			t.Fatalf("staff form: %d", status)
+		}
+		var row models.Enrollment
+		e.DB.Where("program_id = ? AND student_id = ?", pid, other.ID).First(&row)
+		if !row.StaffEntry || row.RequestChannel != "phone" {
+			t.Fatalf("staff entry: %+v", row)
+		}
+		if _, page = b.Get(fmt.Sprintf("/afterschool/programs/%d", pid)); !strings.Contains(page, "电话") {
+			t.Error("roster does not show the channel")
+		}
 		bu := e.Browser()
 		bu.SignIn("bureau.fuxin")
 		if status, page := bu.Get("/regions/210900/afterschool"); status != 200 || !strings.Contains(page, "数学新课提前学") || !strings.Contains(page, reason) {

@@ -57,6 +57,7 @@ func (s *handlers) afterschoolPages() {
 	s.r.Route(g, http.MethodGet, "/schools/:school/afterschool/hours.csv", s.hoursCSV, app.Allow("program", "write", school))
 	s.r.Route(g, http.MethodGet, "/afterschool/programs/:id", s.pageProgram, app.Allow("program", "read", program))
 	s.r.Route(g, http.MethodPost, "/afterschool/programs/:id/confirm", s.postConfirmProgram, app.Allow("service", "write", program))
+	s.r.Route(g, http.MethodPost, "/afterschool/programs/:id/enroll", s.postStaffEnroll, app.Allow("enrollment", "write", program))
 	s.r.Route(g, http.MethodGet, "/afterschool/sessions/:id", s.pageSession, app.Allow("attendance", "write", session))
 	s.r.Route(g, http.MethodPost, "/afterschool/sessions/:id", s.postSession, app.Allow("attendance", "write", session))
 	s.r.Route(g, http.MethodPost, "/afterschool/sessions/:id/cancel", s.postCancelSession, app.Allow("attendance", "write", session))
@@ -340,6 +341,10 @@ func nonNil[T any](x []T) []T {
 type programPage struct {
 	Program    programRow
 	CanConfirm bool // the principal, while the program waits for confirmation (AS-06)
+	// Staff entry on a guardian's request (AS-04): the students the viewer
+	// may enroll, and the channels a request comes through.
+	StaffStudents []staffEnrollOption
+	Channels      []string
 	CanRoster  bool
 	CanMark    bool
 	Roster     []models.RosterEntry
@@ -362,6 +367,12 @@ func (s *handlers) pageProgram(c echo.Context) error {
 	}
 	data := programPage{Program: rows[0], Today: today}
 	data.CanConfirm = p.Confirmation == models.ConfirmationPending && s.Authz.HasRoleIn(app.ViewerOf(c).User.ID, policies.RolePrincipal, p.SchoolID)
+	if p.Confirmation != models.ConfirmationPending {
+		if data.StaffStudents, err = s.staffEnrollStudents(c, &p.Program); err != nil {
+			return err
+		}
+		data.Channels = policies.RequestChannels
+	}
 	if data.CanRoster, err = s.canSeeRoster(c, &p.Program); err != nil {
 		return err
 	}
@@ -480,6 +491,23 @@ func (s *handlers) postSession(c echo.Context) error {
 		return err
 	}
 	return app.RedirectWithFlash(c, fmt.Sprintf("/afterschool/sessions/%d", ss.ID), "as.session.saved")
+}
+
+// postStaffEnroll is the staff entry form: a student enrolled on the
+// guardian's request, with the request in a sentence and its channel (AS-04).
+func (s *handlers) postStaffEnroll(c echo.Context) error {
+	id, err := app.ParamID(c, "id")
+	if err != nil {
+		return err
+	}
+	var req enrollRequest
+	if err := app.Bind(c, &req); err != nil {
+		return err
+	}
+	if _, err := s.enroll(c, id, req); err != nil {
+		return err
+	}
+	return app.RedirectWithFlash(c, fmt.Sprintf("/afterschool/programs/%d", id), "as.enroll.staff_saved")
 }
 
 // postConfirmProgram is the principal's confirmation form (AS-06).
