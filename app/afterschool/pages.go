@@ -345,13 +345,13 @@ type programPage struct {
 	// may enroll, and the channels a request comes through.
 	StaffStudents []staffEnrollOption
 	Channels      []string
-	CanRoster  bool
-	CanMark    bool
-	Roster     []models.RosterEntry
-	Sessions   []models.ProgramSession
-	Today      string
-	FeeText    string
-	Attendance string
+	CanRoster     bool
+	CanMark       bool
+	Roster        []models.RosterEntry
+	Sessions      []models.ProgramSession
+	Today         string
+	FeeText       string
+	Attendance    string
 }
 
 func (s *handlers) pageProgram(c echo.Context) error {
