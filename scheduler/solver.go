@@ -158,7 +158,7 @@ type state struct {
 	minDays    map[int64][]MinDaysRule
 	memberOf   map[int64][]string // task → its students sets' members (cached)
 	candBuf    []candidate        // reused by candidates: its result is valid until the next call
-	dayOf      map[int64][]int // program → days of its placed slots
+	dayOf      map[int64][]int    // program → days of its placed slots
 	roomBusy   map[string]map[int][]interval
 	instrBusy  map[string]map[int][]interval
 	instrAway  map[string]map[int][]interval
