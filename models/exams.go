@@ -970,10 +970,13 @@ func UserByCalendarToken(ctx context.Context, db *gorm.DB, token string) (*User,
 	}
 	var ct CalendarToken
 	if err := db.WithContext(ctx).Where("token_hash = ?", hashToken(token)).First(&ct).Error; err != nil {
-		return nil, NotFoundIf(err)
+		return nil, lookupError(err)
 	}
 	var u User
-	if err := db.WithContext(ctx).First(&u, ct.UserID).Error; err != nil || u.Disabled {
+	if err := db.WithContext(ctx).First(&u, ct.UserID).Error; err != nil {
+		return nil, lookupError(err)
+	}
+	if u.Disabled {
 		return nil, ErrNotFound
 	}
 	return &u, nil
