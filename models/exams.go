@@ -680,10 +680,11 @@ func SavePaper(ctx context.Context, db *gorm.DB, school *School, examID int64, i
 	}
 	items := make([]ExamItem, len(in))
 	for i, x := range in {
-		if x.Points <= 0 || x.Points > 200 {
+		// Written as "not inside" so NaN (every comparison false) is refused.
+		if !(x.Points > 0 && x.Points <= 200) {
 			return rep, Invalid("exams.bad_points", map[string]any{"Item": i + 1})
 		}
-		if x.ExpectedP != nil && (*x.ExpectedP < 0 || *x.ExpectedP > 1) {
+		if x.ExpectedP != nil && !(*x.ExpectedP >= 0 && *x.ExpectedP <= 1) {
 			return rep, Invalid("exams.bad_expected_p", map[string]any{"Item": i + 1})
 		}
 		if x.ExpectedP == nil && !slices.Contains(policies.Bands, x.Difficulty) {
@@ -845,7 +846,7 @@ func ImportResults(ctx context.Context, db *gorm.DB, school *School, examID int6
 			}
 			var total float64
 			for j, x := range r.Scores {
-				if x < 0 || x > items[j].Points {
+				if !(x >= 0 && x <= items[j].Points) { // NaN and ±Inf are refused
 					return Invalid("exams.results_bad_score", map[string]any{"Row": i + 1, "Item": j + 1})
 				}
 				total += x
