@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -43,7 +44,8 @@ usage:
   jianfu user revoke  --username U --role R --domain D
   jianfu user password --username U                       (new password from JIANFU_PASSWORD or stdin)
 
-environment: DATABASE_URL, ADDR, COOKIE_SECURE=1, TRUST_PROXY=1, LOG_LEVEL=debug|info|warn, TZ
+environment: DATABASE_URL, ADDR, COOKIE_SECURE=1, TRUST_PROXY=1, PUBLIC_URL, LOG_LEVEL=debug|info|warn, TZ,
+             DB_POOL_SIZE, DB_STATEMENT_TIMEOUT, DB_LOCK_TIMEOUT, SHUTDOWN_GRACE (see README "Running in production")
 `
 
 func main() {
@@ -97,8 +99,44 @@ func env(key, def string) string {
 	return def
 }
 
-func openDB(ctx context.Context, url string) (*gorm.DB, error) {
-	db, err := models.Open(url)
+// dbOptions reads the pool size and database timeouts from the environment
+// (README "Running in production"). long turns the statement timeout off for
+// commands whose statements may run long (migrate, seed, user).
+func dbOptions(long bool) (models.Options, error) {
+	var o models.Options
+	if v := os.Getenv("DB_POOL_SIZE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 2 {
+			return o, fmt.Errorf("DB_POOL_SIZE=%q: want a whole number of at least 2", v)
+		}
+		o.PoolSize = n
+	}
+	for _, d := range []struct {
+		env string
+		out *time.Duration
+	}{{"DB_STATEMENT_TIMEOUT", &o.StatementTimeout}, {"DB_LOCK_TIMEOUT", &o.LockTimeout}} {
+		if v := os.Getenv(d.env); v != "" {
+			x, err := time.ParseDuration(v)
+			if err != nil || x < 0 {
+				return o, fmt.Errorf("%s=%q: want a duration such as 10s (0 for the default)", d.env, v)
+			}
+			*d.out = x
+		}
+	}
+	if long {
+		o.StatementTimeout = -1
+	}
+	return o, nil
+}
+
+func openDB(ctx context.Context, url string) (*gorm.DB, error) { return openDBWith(ctx, url, true) }
+
+func openDBWith(ctx context.Context, url string, long bool) (*gorm.DB, error) {
+	o, err := dbOptions(long)
+	if err != nil {
+		return nil, err
+	}
+	db, err := models.OpenWith(url, o)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +152,16 @@ func serve(ctx context.Context, args []string, demo bool) error {
 	addr := fs.String("addr", env("ADDR", ":8080"), "listen address")
 	dbURL := fs.String("db", os.Getenv("DATABASE_URL"), "database URL or SQLite path")
 	fs.Parse(args)
-	db, err := openDB(ctx, *dbURL)
+	// Migrations run first with no statement timeout; serving then uses
+	// its own pool with the timeouts on.
+	mdb, err := openDB(ctx, *dbURL)
+	if err != nil {
+		return err
+	}
+	if s, err := mdb.DB(); err == nil {
+		s.Close()
+	}
+	db, err := openDBWith(ctx, *dbURL, false)
 	if err != nil {
 		return err
 	}
@@ -178,7 +225,11 @@ func printAccounts(acc []seed.Account) {
 }
 
 func migrate(ctx context.Context, args []string) error {
-	db, err := models.Open(os.Getenv("DATABASE_URL"))
+	o, err := dbOptions(true)
+	if err != nil {
+		return err
+	}
+	db, err := models.OpenWith(os.Getenv("DATABASE_URL"), o)
 	if err != nil {
 		return err
 	}
