@@ -29,6 +29,9 @@ type Cluster struct {
 // /usr/lib/postgresql/<version>/bin, off PATH).
 func pgBin() string {
 	if p, err := exec.LookPath("pg_ctl"); err == nil {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			p = r
+		}
 		return filepath.Dir(p)
 	}
 	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
