@@ -233,14 +233,22 @@ func ReadFETActivities(r io.Reader, p Problem) (Solution, error) {
 		if !ok || a.Day == "" || a.Hour == "" {
 			continue
 		}
+		// FET's file is input from outside: a day or hour that is not one of
+		// the grid's is an error, never a placement on weekday -1 or at 99:99.
 		day := slices.Index(fetDayNames, a.Day)
+		if day < 1 {
+			return Solution{}, fmt.Errorf("activity %d: day %q", a.ID, a.Day)
+		}
 		h, m := 0, 0
 		if _, err := fmt.Sscanf(a.Hour, "%d:%d", &h, &m); err != nil {
 			n, err := strconv.Atoi(a.Hour)
-			if err != nil {
+			if err != nil || n < 0 || n > 24*60/max(g.step, 1) {
 				return Solution{}, fmt.Errorf("activity %d: hour %q", a.ID, a.Hour)
 			}
 			h, m = (g.start+n*g.step)/60, (g.start+n*g.step)%60
+		}
+		if h < 0 || h > 23 || m < 0 || m > 59 {
+			return Solution{}, fmt.Errorf("activity %d: hour %q", a.ID, a.Hour)
 		}
 		s := h*60 + m
 		sol.Placements = append(sol.Placements, Placement{ProgramID: pid, Weekday: day, Start: s, End: s + dur[pid], Room: a.Room})
