@@ -63,3 +63,10 @@ func tooMany(code, msgID string, wait time.Duration, params map[string]any) *Err
 	return &Error{Kind: KindTooMany, Code: code, MsgID: msgID, Params: params, RetryAfter: wait,
 		Details: map[string]any{"retry_after_seconds": params["Seconds"]}}
 }
+
+// Ready checks that the database answers a write (on SQLite a full disk or a
+// read-only file fails here, where a ping would pass): the /readyz probe.
+func Ready(ctx context.Context, db *gorm.DB) error {
+	return db.WithContext(ctx).Exec(`INSERT INTO throttles (bucket, hits, window_start_ms, blocked_until_ms) VALUES ('readyz', 1, ?, 0)
+ON CONFLICT (bucket) DO UPDATE SET window_start_ms = excluded.window_start_ms`, time.Now().UnixMilli()).Error
+}

@@ -676,7 +676,7 @@ func (s *handlers) calendarFeed(c echo.Context) error {
 }
 
 func (s *handlers) calendarURL(c echo.Context, token string) string {
-	return c.Scheme() + "://" + c.Request().Host + "/cal/" + token + ".ics"
+	return s.AbsoluteURL("/cal/" + token + ".ics")
 }
 
 func (s *handlers) apiCalendarToken(c echo.Context) error {
