@@ -46,7 +46,7 @@ usage:
   jianfu user password --username U                       (new password from JIANFU_PASSWORD or stdin)
 
 environment: DATABASE_URL, ADDR, COOKIE_SECURE=1, TRUST_PROXY=1, PUBLIC_URL, LOG_LEVEL=debug|info|warn, TZ,
-             DB_POOL_SIZE, DB_STATEMENT_TIMEOUT, DB_LOCK_TIMEOUT, SHUTDOWN_GRACE (see README "Running in production")
+             METRICS_TOKEN, DB_POOL_SIZE, DB_STATEMENT_TIMEOUT, DB_LOCK_TIMEOUT, HTTP_*_TIMEOUT, SHUTDOWN_GRACE (see README "Running in production")
 `
 
 func main() {
@@ -130,6 +130,28 @@ func dbOptions(long bool) (models.Options, error) {
 	return o, nil
 }
 
+// serverTimeouts reads the HTTP timeouts and the shutdown grace period
+// (unset: the defaults of app.Config).
+func serverTimeouts(cfg *app.Config) error {
+	for _, d := range []struct {
+		env string
+		out *time.Duration
+	}{{"HTTP_READ_HEADER_TIMEOUT", &cfg.ReadHeaderTimeout}, {"HTTP_READ_TIMEOUT", &cfg.ReadTimeout},
+		{"HTTP_WRITE_TIMEOUT", &cfg.WriteTimeout}, {"HTTP_IDLE_TIMEOUT", &cfg.IdleTimeout}, {"SHUTDOWN_GRACE", &cfg.ShutdownGrace}} {
+		if v := os.Getenv(d.env); v != "" {
+			x, err := time.ParseDuration(v)
+			if err != nil || x <= 0 {
+				return fmt.Errorf("%s=%q: want a positive duration such as 10s", d.env, v)
+			}
+			*d.out = x
+		}
+	}
+	if u := cfg.PublicURL; u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+		return fmt.Errorf("PUBLIC_URL=%q: want https://host (the site's own address)", u)
+	}
+	return nil
+}
+
 func openDB(ctx context.Context, url string) (*gorm.DB, error) { return openDBWith(ctx, url, true) }
 
 func openDBWith(ctx context.Context, url string, long bool) (*gorm.DB, error) {
@@ -166,7 +188,11 @@ func serve(ctx context.Context, args []string, demo bool) error {
 	if err != nil {
 		return err
 	}
-	cfg := app.Config{Addr: *addr, DatabaseURL: *dbURL, SecureCookies: os.Getenv("COOKIE_SECURE") == "1", TrustProxy: os.Getenv("TRUST_PROXY") == "1"}
+	cfg := app.Config{Addr: *addr, DatabaseURL: *dbURL, SecureCookies: os.Getenv("COOKIE_SECURE") == "1", TrustProxy: os.Getenv("TRUST_PROXY") == "1",
+		PublicURL: os.Getenv("PUBLIC_URL"), MetricsToken: os.Getenv("METRICS_TOKEN")}
+	if err := serverTimeouts(&cfg); err != nil {
+		return err
+	}
 	srv, err := areas.NewServer(cfg, db)
 	if err != nil {
 		return err
