@@ -154,6 +154,7 @@ func New(cfg Config, db *gorm.DB, areas ...Area) (*Server, error) {
 			return &models.Error{Kind: models.KindForbidden, Code: "csrf_invalid", MsgID: "error.csrf", Err: err}
 		},
 	}))
+	e.Use(s.idempotency)
 	s.routes(areas)
 	return s, nil
 }

@@ -1,0 +1,253 @@
+package app_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"jianfu/app"
+	"jianfu/app/apptest"
+	"jianfu/models"
+)
+
+// send is a raw request with headers of the test's choosing.
+func send(t *testing.T, e *apptest.Env, token, method, path, body string, hdr map[string]string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, e.HTTP.URL+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func jsonOf(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// Finding 1: a database failure while looking up the session answered 401
+// "please sign in" (and pages redirected to the login page). It is a 503
+// with Retry-After, and a page is an error page, not a redirect.
+func TestDatabaseDownIs503NotSignIn(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		c := e.Login("teacher.hz1")
+		b := e.Browser()
+		b.SignIn("principal.hz1")
+		sqlDB, _ := e.DB.DB()
+		sqlDB.Close()
+		resp, body := send(t, e, c.Token, http.MethodGet, "/api/v1/me", "", nil)
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, `"unavailable"`) {
+			t.Fatalf("API with the database down: %d %q (Retry-After %q), want 503", resp.StatusCode, body, resp.Header.Get("Retry-After"))
+		}
+		status, page, loc := b.GetWithLocation("/")
+		if status != http.StatusServiceUnavailable || loc != "" {
+			t.Fatalf("page with the database down: %d → %q, want 503 and no redirect\n%.300s", status, loc, page)
+		}
+		resp, _ = send(t, e, "", http.MethodPost, "/api/v1/auth/login", `{"username":"teacher.hz1","password":"x-wrong-x"}`, nil)
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("sign-in with the database down: %d, want 503", resp.StatusCode)
+		}
+		if r, _ := send(t, e, "", http.MethodGet, "/readyz", "", nil); r.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("/readyz with the database down: %d", r.StatusCode)
+		}
+	})
+}
+
+// Finding 10: /lang/en?next=/%5Cevil and the login form's next sent the
+// browser to another origin.
+func TestRedirectsStayOnSite(t *testing.T) {
+	for _, next := range []string{`/\evil.example`, "/%5Cevil.example", "/%2F/evil.example", "//evil.example", "https://evil.example", "/\t/evil.example",
+		"javascript:alert(1)", "/%5C%5Cevil", "\\\\evil", "/./\\evil"} {
+		if got := app.SafeNext(next); got != "/" {
+			t.Errorf("SafeNext(%q) = %q, want /", next, got)
+		}
+	}
+	for _, ok := range []string{"/", "/homework?date=2026-11-25", "/schools/3/exams#x"} {
+		if got := app.SafeNext(ok); got != ok {
+			t.Errorf("SafeNext(%q) = %q", ok, got)
+		}
+	}
+	e := apptest.New(t, models.SQLite)
+	resp, _ := send(t, e, "", http.MethodGet, "/lang/en?next=/%5Cevil.example", "", nil)
+	if loc := resp.Header.Get("Location"); loc != "/" {
+		t.Fatalf("/lang/en?next=/%%5Cevil → %q", loc)
+	}
+	b := e.Browser()
+	_, page := b.Get("/login")
+	status, _, h := b.Form(page, "/login", url.Values{"username": {"teacher.hz1"}, "password": {"jianfu-demo"}, "next": {`/\evil.example`}})
+	if status != http.StatusSeeOther || h.Get("Location") != "/" {
+		t.Fatalf("login next: %d → %q", status, h.Get("Location"))
+	}
+}
+
+// Findings 12 and 9: trailing data after JSON, an empty replacing body, NUL
+// bytes, NaN and int32 overflow are 400s naming the problem, and change nothing.
+func TestHostileBodies(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		c := e.Login("teacher.hz1")
+		cl := e.Class(e.HZ1().ID, 8, 1)
+		path := fmt.Sprintf("/api/v1/classes/%d/homework", cl.ID)
+		before, _ := e.ClassItems(cl.ID, "2026-11-26")
+		item := `{"subject":"数学","date":"2026-11-26","title":"练习","minutes":10,"kind":"written","layer":"required"}`
+		for name, tc := range map[string]struct{ body, code string }{
+			"trailing garbage": {item + `{"minutes":500}`, "bad_json"},
+			"trailing text":    {item + " x", "bad_json"},
+			"NUL in title":     {strings.Replace(item, "练习", `练\u0000习`, 1), "validation_failed"},
+			"minutes overflow": {strings.Replace(item, `"minutes":10`, `"minutes":4294967306`, 1), ""},
+		} {
+			resp, body := send(t, e, c.Token, http.MethodPost, path, tc.body, nil)
+			if resp.StatusCode != http.StatusBadRequest || (tc.code != "" && !strings.Contains(body, `"`+tc.code+`"`)) {
+				t.Errorf("%s: %d %s, want 400 %s", name, resp.StatusCode, body, tc.code)
+			}
+		}
+		if after, _ := e.ClassItems(cl.ID, "2026-11-26"); after != before {
+			t.Fatalf("refused bodies saved %d items", after-before)
+		}
+		for name, p := range map[string]string{"NUL in query": path + "?date=2026-11-26%00", "NUL in path": "/api/v1/classes/1%00/homework",
+			"bad UTF-8 in query": path + "?date=%ff"} {
+			if resp, body := send(t, e, c.Token, http.MethodGet, p, "", nil); resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("%s: %d %s, want 400", name, resp.StatusCode, body)
+			}
+		}
+		// A PUT with no body replaced data with nothing.
+		ac := e.Login("academic.hz1")
+		if resp, body := send(t, e, ac.Token, http.MethodPut, "/api/v1/exams/1/paper", "", nil); resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("empty PUT: %d %s, want 400", resp.StatusCode, body)
+		}
+		// NaN is not JSON; a paper with NaN points sent as a huge exponent (Inf) is refused.
+		if resp, body := send(t, e, ac.Token, http.MethodPut, "/api/v1/exams/1/paper", `{"items":[{"points":1e999,"difficulty":"easy","cognitive":"recall"}]}`, nil); resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("Inf points: %d %s, want 400", resp.StatusCode, body)
+		}
+	})
+}
+
+// Finding 13: API logout over a cookie session left it valid; the CSRF token
+// was accepted from the query; static folders listed; personal pages had no
+// Cache-Control: no-store; the calendar URL came from the Host header.
+func TestSessionAndHeaders(t *testing.T) {
+	e := apptest.New(t, models.SQLite)
+	b := e.Browser()
+	b.SignIn("parent.hz1")
+	status, home := b.Get("/")
+	if status != 200 {
+		t.Fatalf("home: %d", status)
+	}
+	resp, err := b.C.Get(e.HTTP.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("signed-in page Cache-Control %q, want no-store", cc)
+	}
+	// CSRF in the query only: refused (403).
+	tok := apptest.CSRFFrom(t, home)
+	r, err := b.C.Post(e.HTTP.URL+"/api/v1/auth/logout?_csrf="+url.QueryEscape(tok), "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != http.StatusForbidden {
+		t.Errorf("CSRF token in the query: %d, want 403", r.StatusCode)
+	}
+	// API logout with the cookie session ends it.
+	req, _ := http.NewRequest(http.MethodPost, e.HTTP.URL+"/api/v1/auth/logout", nil)
+	req.Header.Set("X-CSRF-Token", tok)
+	r, err = b.C.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != http.StatusNoContent {
+		t.Fatalf("API logout: %d", r.StatusCode)
+	}
+	if n := e.Count("sessions", "user_id = (SELECT id FROM users WHERE username = ?) AND kind = ?", "parent.hz1", "cookie"); n != 0 {
+		t.Fatalf("%d cookie sessions left after API logout", n)
+	}
+	// Static folders do not list.
+	for _, p := range []string{"/static/", "/static/css/", "/static/js/"} {
+		if r, _ := send(t, e, "", http.MethodGet, p, "", nil); r.StatusCode == 200 {
+			t.Errorf("%s lists: %d", p, r.StatusCode)
+		}
+	}
+	// The calendar URL is built from PUBLIC_URL, not Host.
+	e.Srv.Cfg.PublicURL = "https://jianfu.example.edu.cn"
+	parent := e.Login("parent.hz1")
+	resp, body := send(t, e, parent.Token, http.MethodPost, "/api/v1/me/calendar-token", "", map[string]string{"Host": "evil.example"})
+	if resp.StatusCode != http.StatusCreated || !strings.Contains(body, "https://jianfu.example.edu.cn/cal/") || strings.Contains(body, "evil") {
+		t.Fatalf("calendar URL: %d %s", resp.StatusCode, body)
+	}
+}
+
+func TestCSVText(t *testing.T) {
+	for in, want := range map[string]string{"=HYPERLINK(\"x\")": "'=HYPERLINK(\"x\")", "+1": "'+1", "-2": "'-2", "@SUM(A1)": "'@SUM(A1)",
+		"\tx": "'\tx", "实验学校": "实验学校", "": ""} {
+		if got := app.CSVText(in); got != want {
+			t.Errorf("CSVText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// Finding 5: a create retried with its Idempotency-Key is answered once;
+// the same key with another body is 422; parallel retries make one record.
+func TestIdempotencyKeyOnCreate(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		c := e.Login("teacher.hz1")
+		cl := e.Class(e.HZ1().ID, 8, 1)
+		path := fmt.Sprintf("/api/v1/classes/%d/homework", cl.ID)
+		day := "2026-11-27"
+		item := jsonOf(map[string]any{"subject": "数学", "date": day, "title": "练习", "minutes": 10, "kind": "written", "layer": "required"})
+		key := map[string]string{app.HeaderIdempotencyKey: "hw-1"}
+		r1, b1 := send(t, e, c.Token, http.MethodPost, path, item, key)
+		r2, b2 := send(t, e, c.Token, http.MethodPost, path, item, key)
+		if r1.StatusCode != 201 || r2.StatusCode != 201 || b1 != b2 || r2.Header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("retry: %d %s / %d %s (replayed %q)", r1.StatusCode, b1, r2.StatusCode, b2, r2.Header.Get("Idempotent-Replayed"))
+		}
+		if rows, _ := e.ClassItems(cl.ID, day); rows != 1 {
+			t.Fatalf("%d items after a retried create, want 1", rows)
+		}
+		other := strings.Replace(item, `"minutes":10`, `"minutes":11`, 1)
+		if r, b := send(t, e, c.Token, http.MethodPost, path, other, key); r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(b, "idempotency_key_reused") {
+			t.Fatalf("same key, other body: %d %s, want 422", r.StatusCode, b)
+		}
+		// Parallel retries of one key: one record.
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		statuses := map[int]int{}
+		par := map[string]string{app.HeaderIdempotencyKey: "hw-par"}
+		body := strings.Replace(item, "练习", "并发", 1)
+		for i := 0; i < 8; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r, _ := send(t, e, c.Token, http.MethodPost, path, body, par)
+				mu.Lock()
+				statuses[r.StatusCode]++
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		if n := e.Count("homework_items", "class_id = ? AND date = ? AND title = ?", cl.ID, day, "并发"); n != 1 || statuses[500] > 0 {
+			t.Fatalf("8 parallel sends of one key: %d records, statuses %v", n, statuses)
+		}
+		if r, _ := send(t, e, c.Token, http.MethodPost, path, item, map[string]string{app.HeaderIdempotencyKey: "bad key with spaces"}); r.StatusCode != http.StatusBadRequest {
+			t.Fatalf("malformed key: %d", r.StatusCode)
+		}
+	})
+}
+
+var _ = bytes.NewReader
