@@ -368,7 +368,7 @@ func (s *handlers) pageProgram(c echo.Context) error {
 	}
 	data.CanMark = ins || s.isLeader(c, p.SchoolID)
 	if data.CanRoster {
-		if data.Roster, err = models.Roster(ctx, s.DB, p.ID); err != nil {
+		if data.Roster, err = s.rosterOf(c, &p.Program); err != nil {
 			return err
 		}
 		from := app.ShiftDate(today, -14)

@@ -84,7 +84,10 @@ func (s *handlers) weekData(c echo.Context, cl *models.Class, start string) (_ *
 	if err != nil {
 		return nil, err
 	}
-	if !acc.Staff() && !acc.Overseer && !s.isSchoolStaff(c, cl.SchoolID) {
+	// The week is the class's coordination page: its leaders, head teacher
+	// and teachers (and overseers), not every teacher of the school (issue
+	// 11, finding 11).
+	if !acc.Staff() && !acc.Overseer {
 		return nil, models.ErrNotFound
 	}
 	end := app.ShiftDate(start, 6)
