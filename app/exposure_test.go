@@ -96,10 +96,20 @@ func TestExposureInsideSchool(t *testing.T) {
 			var cls int64
 			e.DB.Raw(`SELECT id FROM classes WHERE school_id = ? AND (head_teacher_id IS NULL OR head_teacher_id <> ?)
 				AND id NOT IN (SELECT class_id FROM teaching_assignments WHERE teacher_id = ?) ORDER BY id LIMIT 1`, hz.ID, tid, tid).Scan(&cls)
+			if cls == 0 {
+				t.Fatal("no class teacher.hz1 does not work with")
+			}
 			b := e.Browser()
 			b.SignIn("teacher.hz1")
-			if status, _ := b.Get(fmt.Sprintf("/classes/%d/week", cls)); status != http.StatusNotFound {
+			if status, _ := b.Get(fmt.Sprintf("/homework/classes/%d/week", cls)); status != http.StatusNotFound {
 				t.Fatalf("teacher reads class %d's week: %d", cls, status)
+			}
+			b = e.Browser()
+			b.SignIn("head.hz1")
+			var own int64
+			e.DB.Raw("SELECT id FROM classes WHERE head_teacher_id = ? ORDER BY id LIMIT 1", head.ID).Scan(&own)
+			if status, _ := b.Get(fmt.Sprintf("/homework/classes/%d/week", own)); status != http.StatusOK {
+				t.Fatalf("head teacher reads their own class's week: %d", status)
 			}
 		})
 	})

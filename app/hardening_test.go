@@ -251,3 +251,68 @@ func TestIdempotencyKeyOnCreate(t *testing.T) {
 }
 
 var _ = bytes.NewReader
+
+// Finding 12: an empty body cleared a report narrative; an empty settings
+// form deleted a region's alert rules; a malformed item_id was saved as a
+// whole-evening report.
+func TestBadInputChangesNothing(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		var rep models.SchoolReport
+		e.DB.Where("school_id = ? AND status = ?", e.HZ1().ID, "draft").Order("id").First(&rep)
+		principal := e.Login("principal.hz1")
+		path := fmt.Sprintf("/api/v1/reports/%d/narrative", rep.ID)
+		if status, body := principal.Do(http.MethodPut, path, map[string]string{"narrative": "本期情况平稳。"}); status != 200 {
+			t.Fatalf("narrative: %d %v", status, body)
+		}
+		for _, body := range []string{"", "{}", `{"other":1}`} {
+			if status, _ := principal.Raw(http.MethodPut, path, body); status != http.StatusBadRequest {
+				t.Errorf("narrative PUT %q: %d, want 400", body, status)
+			}
+		}
+		e.DB.First(&rep, rep.ID)
+		if rep.Narrative != "本期情况平稳。" {
+			t.Fatalf("narrative now %q", rep.Narrative)
+		}
+		// Alert rules survive an empty settings form and a PUT naming neither list.
+		fuxin := e.Login("bureau.fuxin")
+		rules := map[string]any{"alert_rules": []map[string]any{{"id": "R1", "key": "hw.over_cap_days", "op": "gt", "threshold": 3}}}
+		if status, body := fuxin.Do(http.MethodPut, "/api/v1/regions/210900/settings/bureau", rules); status != 200 {
+			t.Fatalf("settings: %d %v", status, body)
+		}
+		count := func() int {
+			_, body := fuxin.Do(http.MethodGet, "/api/v1/regions/210900/settings/bureau", nil)
+			r, _ := body["alert_rules"].([]any)
+			return len(r)
+		}
+		if count() != 1 {
+			t.Fatal("rule not saved")
+		}
+		if status, _ := fuxin.Raw(http.MethodPut, "/api/v1/regions/210900/settings/bureau", "{}"); status != http.StatusBadRequest {
+			t.Errorf("PUT {}: %d, want 400", status)
+		}
+		b := e.Browser()
+		b.SignIn("bureau.fuxin")
+		_, page := b.Get("/regions/210900/settings")
+		if status, _, _ := b.Form(page, "/regions/210900/settings", url.Values{}); status != http.StatusBadRequest {
+			t.Errorf("empty settings form: %d, want 400", status)
+		}
+		if n := count(); n != 1 {
+			t.Fatalf("%d alert rules after empty submissions, want 1", n)
+		}
+		// A malformed item_id is refused, not saved as a whole-evening report.
+		before := e.Count("homework_feedbacks", "1 = 1")
+		pb := e.Browser()
+		pb.SignIn("parent.hz1")
+		var st models.Student
+		e.DB.Raw(`SELECT students.* FROM students JOIN guardians ON guardians.student_id = students.id JOIN users ON users.id = guardians.user_id
+			WHERE users.username = 'parent.hz1' ORDER BY students.id LIMIT 1`).Scan(&st)
+		_, home := pb.Get("/")
+		status, _, _ := pb.Form(home, "/homework/feedback", url.Values{"student_id": {fmt.Sprint(st.ID)}, "item_id": {"12abc"}, "actual_minutes": {"30"}})
+		if status != http.StatusBadRequest {
+			t.Errorf("malformed item_id: %d, want 400", status)
+		}
+		if after := e.Count("homework_feedbacks", "1 = 1"); after != before {
+			t.Fatalf("malformed item_id saved %d reports", after-before)
+		}
+	})
+}

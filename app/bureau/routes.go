@@ -186,6 +186,11 @@ func (s *handlers) apiPutBureauSettings(c echo.Context) error {
 	if err := app.Bind(c, &req); err != nil {
 		return err
 	}
+	// A PUT replaces both lists: a body naming neither is a mistake, not
+	// "delete every rule" (send "alert_rules": [] for that).
+	if req.ReportCycles == nil && req.AlertRules == nil {
+		return models.Invalid("error.empty_body", nil)
+	}
 	if err := s.saveBureauSettings(c, req); err != nil {
 		return err
 	}
@@ -248,13 +253,19 @@ type reviewRequest struct {
 	Comment string `json:"comment" form:"comment" validate:"max=4000"`
 }
 
+// narrativePut replaces the narrative: the field must be there (a body of
+// {} or one without it must not clear a written narrative).
+type narrativePut struct {
+	Narrative *string `json:"narrative" validate:"required,max=20000"`
+}
+
 func (s *handlers) apiReportNarrative(c echo.Context) error {
-	var req narrativeRequest
+	var req narrativePut
 	if err := app.Bind(c, &req); err != nil {
 		return err
 	}
 	id, _ := app.ParamID(c, "id")
-	r, err := models.SaveReportNarrative(c.Request().Context(), s.DB, id, app.TargetOf(c).SchoolID, strings.TrimSpace(req.Narrative))
+	r, err := models.SaveReportNarrative(c.Request().Context(), s.DB, id, app.TargetOf(c).SchoolID, strings.TrimSpace(*req.Narrative))
 	if err != nil {
 		return err
 	}

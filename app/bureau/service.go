@@ -111,8 +111,11 @@ func (s *handlers) saveBureauSettings(c echo.Context, req BureauSettings) (err e
 	if extra == nil {
 		extra = []string{}
 	}
-	if err := models.PutSetting(ctx, s.DB, 0, scope, models.SettingReportCycles, extra); err != nil {
-		return err
+	// A list left out of the request is kept, not emptied.
+	if req.ReportCycles != nil {
+		if err := models.PutSetting(ctx, s.DB, 0, scope, models.SettingReportCycles, extra); err != nil {
+			return err
+		}
 	}
 	if req.AlertRules != nil {
 		return models.PutSetting(ctx, s.DB, 0, scope, models.SettingAlertRules, req.AlertRules)

@@ -5,6 +5,7 @@ package homework
 // one of these, and render.
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -192,8 +193,11 @@ func (s *handlers) createHomework(c echo.Context, cl *models.Class, req homework
 		return nil, models.ErrNotFound
 	}
 	subj, err := models.SubjectByName(ctx, s.DB, req.Subject)
-	if err != nil {
+	if errors.Is(err, models.ErrNotFound) {
 		return nil, models.Invalid("homework.unknown_subject", map[string]any{"Value": req.Subject})
+	}
+	if err != nil {
+		return nil, err // the database failing is a 503, not "no such subject"
 	}
 	me := app.ViewerOf(c).User.ID
 	ok, err := models.TeachesSubjectIn(ctx, s.DB, me, cl.ID, subj.ID)
