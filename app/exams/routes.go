@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -433,7 +434,7 @@ func parseResults(name string, data []byte) ([]models.ResultRow, error) {
 				continue
 			}
 			x, err := strconv.ParseFloat(cell, 64)
-			if err != nil {
+			if err != nil || math.IsNaN(x) || math.IsInf(x, 0) { // "NaN", "Inf" parse as floats
 				return nil, models.Invalid("exams.results_bad_score", map[string]any{"Row": i + 1, "Item": j + 1})
 			}
 			row.Scores = append(row.Scores, x)
