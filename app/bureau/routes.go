@@ -3,6 +3,7 @@ package bureau
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"net"
 	"net/http"
 	"strings"
 
@@ -385,6 +386,23 @@ func tracked(cp *models.Complaint) TrackedComplaint {
 // clientHash identifies a client address for rate limiting without storing it.
 func clientHash(c echo.Context) string {
 	h := sha256.Sum256([]byte("jianfu-complaint:" + c.RealIP()))
+	return hex.EncodeToString(h[:16])
+}
+
+// networkHash hashes the client's network (IPv4 /24, IPv6 /48), so filing
+// from many addresses of one network is limited too (MON-04 limits).
+func networkHash(c echo.Context) string {
+	ip := net.ParseIP(c.RealIP())
+	if ip == nil {
+		return ""
+	}
+	var n net.IP
+	if v4 := ip.To4(); v4 != nil {
+		n = v4.Mask(net.CIDRMask(24, 32))
+	} else {
+		n = ip.Mask(net.CIDRMask(48, 128))
+	}
+	h := sha256.Sum256([]byte("jianfu-complaint-net:" + n.String()))
 	return hex.EncodeToString(h[:16])
 }
 

@@ -147,7 +147,7 @@ func (s *handlers) regionReports(c echo.Context) (_ app.List[ReportItem], _ []in
 func (s *handlers) fileComplaint(c echo.Context, req complaintRequest) (_ *models.Complaint, err error) {
 	defer models.Wrap(&err, "bureau.fileComplaint")
 	in := models.ComplaintInput{RegionCode: req.RegionCode, SchoolName: req.SchoolName, Category: req.Category, Body: req.Body,
-		Anonymous: req.Anonymous, ReporterName: req.ReporterName, ReporterContact: req.ReporterContact, IPHash: clientHash(c)}
+		Anonymous: req.Anonymous, ReporterName: req.ReporterName, ReporterContact: req.ReporterContact, IPHash: clientHash(c), NetHash: networkHash(c)}
 	if v := app.ViewerOf(c); v != nil {
 		in.ReporterUserID = v.User.ID
 	}
