@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"jianfu/app"
 	"jianfu/app/apptest"
@@ -315,4 +317,53 @@ func TestBadInputChangesNothing(t *testing.T) {
 			t.Fatalf("malformed item_id saved %d reports", after-before)
 		}
 	})
+}
+
+// Finding 2: without server timeouts 1,000 slowloris connections held a
+// replica. A connection that does not finish its headers is closed.
+func TestSlowlorisIsCut(t *testing.T) {
+	e := apptest.New(t, models.SQLite)
+	e.Srv.Cfg.ReadHeaderTimeout = 300 * time.Millisecond
+	hs := e.Srv.HTTPServer()
+	if hs.ReadHeaderTimeout != 300*time.Millisecond || hs.ReadTimeout == 0 || hs.WriteTimeout == 0 || hs.IdleTimeout == 0 {
+		t.Fatalf("server timeouts %v %v %v %v", hs.ReadHeaderTimeout, hs.ReadTimeout, hs.WriteTimeout, hs.IdleTimeout)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go hs.Serve(l)
+	defer hs.Close()
+	conn, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: "))
+	start := time.Now()
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err = io.ReadAll(conn)
+	if took := time.Since(start); err != nil || took > 3*time.Second {
+		t.Fatalf("slow header connection still open after %v (%v)", took, err)
+	}
+}
+
+// Finding 7: /readyz stayed 200 while SQLite writes failed. It checks a write.
+func TestReadyzChecksAWrite(t *testing.T) {
+	e := apptest.New(t, models.SQLite)
+	sqlDB, _ := e.DB.DB()
+	sqlDB.SetMaxOpenConns(1)
+	if r, _ := send(t, e, "", http.MethodGet, "/readyz", "", nil); r.StatusCode != 200 {
+		t.Fatalf("/readyz: %d", r.StatusCode)
+	}
+	if err := e.DB.Exec("PRAGMA query_only = 1").Error; err != nil { // reads work, writes fail: as on a full disk
+		t.Fatal(err)
+	}
+	if err := sqlDB.Ping(); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := send(t, e, "", http.MethodGet, "/readyz", "", nil); r.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz with writes failing: %d, want 503", r.StatusCode)
+	}
+	e.DB.Exec("PRAGMA query_only = 0")
 }

@@ -390,3 +390,32 @@ func dbtestURL(t *testing.T) string {
 	t.Skip("TEST_DATABASE_URL not set")
 	return ""
 }
+
+// Finding 3: a long-held row lock froze a replica. A waiter gives up after
+// lock_timeout with an error classed unavailable (503).
+func TestLockTimeoutEndsTheWait(t *testing.T) {
+	url := dbtestURL(t)
+	holder, err := models.Open(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { s, _ := holder.DB(); s.Close() }()
+	waiter, err := models.OpenWith(url, models.Options{LockTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { s, _ := waiter.DB(); s.Close() }()
+	if err := holder.Create(&models.Region{Code: "999001", Name: "x", Level: "county"}).Error; err != nil {
+		t.Fatal(err)
+	}
+	tx := holder.Begin()
+	defer tx.Rollback()
+	if err := tx.Exec("SELECT * FROM regions WHERE code = '999001' FOR UPDATE").Error; err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err = waiter.Exec("UPDATE regions SET name = 'y' WHERE code = '999001'").Error
+	if took := time.Since(start); err == nil || !models.IsUnavailable(err) || took > 2*time.Second {
+		t.Fatalf("waiting on a held lock: %v after %v, want a lock timeout classed unavailable", err, took)
+	}
+}
