@@ -51,8 +51,9 @@ func newValidator() *echoValidator {
 	return &echoValidator{v: v}
 }
 
-func (ev *echoValidator) Validate(i any) error {
-	err := ev.v.Struct(i)
+func (ev *echoValidator) Validate(i any) (err error) {
+	defer models.Wrap(&err, "app.Validate")
+	err = ev.v.Struct(i)
 	var ve validator.ValidationErrors
 	if errors.As(err, &ve) {
 		fields := map[string]any{}
@@ -77,7 +78,8 @@ func (ev *echoValidator) Validate(i any) error {
 // ignored), a PUT or PATCH must have a body (an empty one would replace data
 // with nothing), and every decoded string, float and int must pass
 // models.CheckValues (no NUL byte, NaN, ±Inf or int32 overflow).
-func Bind(c echo.Context, req any) error {
+func Bind(c echo.Context, req any) (err error) {
+	defer models.Wrap(&err, "app.Bind")
 	if err := checkBody(c); err != nil {
 		return err
 	}

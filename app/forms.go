@@ -3,6 +3,8 @@ package app
 import (
 	"fmt"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -16,10 +18,12 @@ type FormError struct {
 	Message string
 	Rule    string
 	Fields  map[string]string // form field name → translated message
+	Details map[string]any    // the error's details (violations, limits)
 }
 
 // FormFailure is the one answer to a refused form on every page. When err is
-// the user's to fix (malformed input, a rule, a conflict, throttling),
+// the user's to fix (malformed input, a rule, a conflict, throttling, a
+// wrong password),
 // rerender draws the same page again — the caller's data keeps what was
 // typed — with the message and the status from the error table. Anything
 // else (not found, forbidden, a database failure) passes through to the
@@ -30,12 +34,15 @@ func (s *Server) FormFailure(c echo.Context, err error, rerender func(f FormErro
 		return err
 	}
 	switch e.Kind {
-	case models.KindInvalid, models.KindRule, models.KindConflict, models.KindTooMany:
+	case models.KindInvalid, models.KindRule, models.KindConflict, models.KindTooMany, models.KindUnauthorized:
 	default:
 		return err
 	}
+	if e.RetryAfter > 0 {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+	}
 	tr := Translator(c)
-	f := FormError{Status: StatusOf(err), Message: tr.T(e.MsgID, e.Params), Fields: map[string]string{}}
+	f := FormError{Status: StatusOf(err), Message: tr.T(e.MsgID, e.Params), Fields: map[string]string{}, Details: e.Details}
 	if r, ok := e.Details["rule"]; ok {
 		f.Rule = fmt.Sprint(r)
 	}
@@ -56,7 +63,8 @@ func (s *Server) RefusePage(c echo.Context, err error, name, title string, data 
 }
 
 // RenderWithError renders a page with a message at the top (a refusal).
-func (s *Server) RenderWithError(c echo.Context, status int, name, title, msg string, data any) error {
+func (s *Server) RenderWithError(c echo.Context, status int, name, title, msg string, data any) (err error) {
+	defer models.Wrap(&err, "app.RenderWithError")
 	p := s.Page(c, title, data)
 	p.Error = msg
 	return s.RenderPageModel(c, status, name, p)

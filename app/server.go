@@ -93,7 +93,8 @@ type Router interface {
 type Deps struct{ *Server }
 
 // New builds a ready-to-serve server on a migrated database.
-func New(cfg Config, db *gorm.DB, areas ...Area) (*Server, error) {
+func New(cfg Config, db *gorm.DB, areas ...Area) (_ *Server, err error) {
+	defer models.Wrap(&err, "app.New")
 	if cfg.Addr == "" {
 		cfg.Addr = ":8080"
 	}
@@ -189,7 +190,8 @@ func (s *Server) HTTPServer() *http.Server {
 // Start serves until ctx is cancelled; then it keeps serving for the grace
 // period with /readyz at 503 (the load balancer takes the replica out), and
 // drains the requests in flight.
-func (s *Server) Start(ctx context.Context) error {
+func (s *Server) Start(ctx context.Context) (err error) {
+	defer models.Wrap(&err, "app.Start")
 	srv := s.HTTPServer()
 	s.E.Server = srv
 	errc := make(chan error, 1)

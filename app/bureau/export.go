@@ -51,7 +51,8 @@ func indicatorHeader(tr *views.Translator, def models.IndicatorDef) string {
 }
 
 // BuildWorkbook writes the dashboard as an xlsx workbook.
-func BuildWorkbook(d *models.Dashboard) (*excelize.File, error) {
+func BuildWorkbook(d *models.Dashboard) (_ *excelize.File, err error) {
+	defer models.Wrap(&err, "bureau.BuildWorkbook")
 	tr := views.NewTranslator("zh-CN")
 	f := excelize.NewFile()
 	summary := tr.T("bureau.sheet.summary")
