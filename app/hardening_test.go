@@ -367,3 +367,32 @@ func TestReadyzChecksAWrite(t *testing.T) {
 	}
 	e.DB.Exec("PRAGMA query_only = 0")
 }
+
+// Finding 5, the other creates: an exam and an enrollment retried with their
+// key are made once; a sign-in with a key stores nothing (its answer is a
+// secret).
+func TestIdempotencyKeyOtherCreates(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		ac := e.Login("academic.hz1")
+		exams := fmt.Sprintf("/api/v1/schools/%d/exams", e.HZ1().ID)
+		exam := jsonOf(map[string]any{"grades": []int{7}, "subject": "历史", "kind": "unit", "paper_based": false, "date": "2026-11-19"})
+		key := map[string]string{app.HeaderIdempotencyKey: "exam-1"}
+		before := e.Count("exam_events", "school_id = ?", e.HZ1().ID)
+		r1, b1 := send(t, e, ac.Token, http.MethodPost, exams, exam, key)
+		r2, b2 := send(t, e, ac.Token, http.MethodPost, exams, exam, key)
+		if r1.StatusCode != 201 || r2.StatusCode != 201 || b1 != b2 {
+			t.Fatalf("exam retry: %d %s / %d %s", r1.StatusCode, b1, r2.StatusCode, b2)
+		}
+		if n := e.Count("exam_events", "school_id = ?", e.HZ1().ID); n != before+1 {
+			t.Fatalf("%d exams made by a retried create, want 1", n-before)
+		}
+		resp, body := send(t, e, "", http.MethodPost, "/api/v1/auth/login", `{"username":"teacher.hz1","password":"jianfu-demo"}`,
+			map[string]string{app.HeaderIdempotencyKey: "login-1"})
+		if resp.StatusCode != 200 || !strings.Contains(body, "token") {
+			t.Fatalf("login: %d %s", resp.StatusCode, body)
+		}
+		if n := e.Count("idempotency_keys", "body LIKE ?", "%token%"); n != 0 {
+			t.Fatalf("a sign-in answer (its token) was stored for replay: %d rows", n)
+		}
+	})
+}

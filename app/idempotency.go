@@ -28,7 +28,20 @@ func (w *teeWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// idempotency gives every API POST an optional Idempotency-Key: the same
+// IdempotentRoutes are the creates that honour an Idempotency-Key (issue 11:
+// homework, feedback, enrollment, exam, complaint). Elsewhere the header is
+// ignored: an answer carrying a secret (a sign-in token, a calendar link, a
+// one-time password) must never be stored for replay.
+var IdempotentRoutes = map[string]bool{
+	"POST /api/v1/classes/:class/homework":  true,
+	"POST /api/v1/homework/:id/feedback":    true,
+	"POST /api/v1/classes/:class/feedback":  true,
+	"POST /api/v1/programs/:id/enrollments": true,
+	"POST /api/v1/schools/:school/exams":    true,
+	"POST /api/v1/complaints":               true,
+}
+
+// idempotency gives the creates an optional Idempotency-Key: the same
 // key and body answers the first answer again (Idempotent-Replayed: true)
 // without running the create twice; the same key with another body is 422.
 // The key is written in the create's own transaction (models.Tx), so a save
@@ -37,7 +50,7 @@ func (s *Server) idempotency(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		key := r.Header.Get(HeaderIdempotencyKey)
-		if key == "" || r.Method != http.MethodPost || !IsAPI(c) {
+		if key == "" || !IdempotentRoutes[r.Method+" "+c.Path()] {
 			return next(c)
 		}
 		if !models.ValidIdempotencyKey(key) {
