@@ -170,8 +170,10 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	var readyDown int
 	for i, mode := range []string{"fast", "immediate"} {
 		time.Sleep(2 * time.Second)
-		down.Store(true)
 		cl.Stop(mode)
+		// down covers exactly the time the server is stopped: a request
+		// sent and answered inside it must be a 503.
+		down.Store(true)
 		if r := get(hs.URL + "/readyz"); i == 0 {
 			readyDown = r
 		}
@@ -179,9 +181,9 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 		if i == 1 {
 			firstOK.Store(0)
 		}
+		down.Store(false)
 		cl.Start()
 		restarted.Store(time.Now().UnixNano())
-		down.Store(false)
 	}
 	time.Sleep(2 * time.Second)
 	close(stop)
