@@ -375,7 +375,8 @@ func TestIdempotencyKeyOtherCreates(t *testing.T) {
 	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		ac := e.Login("academic.hz1")
 		exams := fmt.Sprintf("/api/v1/schools/%d/exams", e.HZ1().ID)
-		exam := jsonOf(map[string]any{"grades": []int{7}, "subject": "历史", "kind": "unit", "paper_based": false, "date": "2026-11-19"})
+		exam := jsonOf(map[string]any{"grades": []int{8}, "subject": "历史", "kind": "midterm", "paper_based": true, "date": "2026-11-18",
+			"start": "09:00", "duration_minutes": 90})
 		key := map[string]string{app.HeaderIdempotencyKey: "exam-1"}
 		before := e.Count("exam_events", "school_id = ?", e.HZ1().ID)
 		r1, b1 := send(t, e, ac.Token, http.MethodPost, exams, exam, key)
