@@ -419,3 +419,20 @@ func TestLockTimeoutEndsTheWait(t *testing.T) {
 		t.Fatalf("waiting on a held lock: %v after %v, want a lock timeout classed unavailable", err, took)
 	}
 }
+
+func TestPurgeOldKeysAndBuckets(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		old := time.Now().Add(-48 * time.Hour)
+		db.Create(&models.IdempotencyKey{UserID: 1, IdemKey: "old", Route: "r", RequestHash: "h", Status: 201, CreatedAt: old})
+		db.Create(&models.IdempotencyKey{UserID: 1, IdemKey: "new", Route: "r", RequestHash: "h", Status: 201, CreatedAt: time.Now()})
+		db.Create(&models.Throttle{Bucket: "login:x|1", Hits: 3, WindowStartMs: old.UnixMilli()})
+		db.Create(&models.Throttle{Bucket: "login:y|1", Hits: 3, WindowStartMs: time.Now().UnixMilli()})
+		if n, err := models.PurgeIdempotencyKeys(ctx, db, time.Now()); err != nil || n != 1 {
+			t.Fatalf("purged %d keys, %v", n, err)
+		}
+		if n, err := models.PurgeThrottles(ctx, db, time.Now(), 24*time.Hour); err != nil || n != 1 {
+			t.Fatalf("purged %d buckets, %v", n, err)
+		}
+	})
+}

@@ -70,3 +70,11 @@ func Ready(ctx context.Context, db *gorm.DB) error {
 	return db.WithContext(ctx).Exec(`INSERT INTO throttles (bucket, hits, window_start_ms, blocked_until_ms) VALUES ('readyz', 1, ?, 0)
 ON CONFLICT (bucket) DO UPDATE SET window_start_ms = excluded.window_start_ms`, time.Now().UnixMilli()).Error
 }
+
+// PurgeThrottles deletes throttle buckets whose window ended before now −
+// keep and that block nothing any more (they would start again at 1).
+func PurgeThrottles(ctx context.Context, db *gorm.DB, now time.Time, keep time.Duration) (int64, error) {
+	cut := now.Add(-keep).UnixMilli()
+	res := db.WithContext(ctx).Where("window_start_ms < ? AND blocked_until_ms < ? AND bucket <> 'readyz'", cut, now.UnixMilli()).Delete(&Throttle{})
+	return res.RowsAffected, res.Error
+}
