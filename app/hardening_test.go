@@ -277,7 +277,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		}
 		// Alert rules survive an empty settings form and a PUT naming neither list.
 		fuxin := e.Login("bureau.fuxin")
-		rules := map[string]any{"alert_rules": []map[string]any{{"id": "R1", "key": "hw.over_cap_days", "op": "gt", "threshold": 3}}}
+		rules := map[string]any{"alert_rules": []map[string]any{{"id": "R1", "key": "ex.events_total", "op": "gt", "threshold": 3}}}
 		if status, body := fuxin.Do(http.MethodPut, "/api/v1/regions/210900/settings/bureau", rules); status != 200 {
 			t.Fatalf("settings: %d %v", status, body)
 		}
