@@ -29,7 +29,8 @@ type Error struct {
 	MsgID   string
 	Params  map[string]any
 	Details map[string]any
-	Err     error // the cause, never shown to users
+	Field   string // the form field the message belongs next to, if one
+	Err     error  // the cause, never shown to users
 }
 
 func (e *Error) Error() string {

@@ -96,6 +96,10 @@ func (t *Translator) T(id string, params ...any) string {
 	return s
 }
 
+// Text is T without parameters, as a plain func(string) string (labels for
+// the Excel template and import).
+func (t *Translator) Text(id string) string { return t.T(id) }
+
 // MatchLanguage picks a supported language from a cookie value or an
 // Accept-Language header.
 func MatchLanguage(cookie, acceptLanguage string) string {
