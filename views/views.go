@@ -96,6 +96,10 @@ func (t *Translator) T(id string, params ...any) string {
 	return s
 }
 
+// Enum names an internal value (an audit action, a job outcome …) in the
+// user's language: the message group.value, e.g. Enum "audit.action" "create".
+func (t *Translator) Enum(group, value string) string { return t.T(group + "." + value) }
+
 // Text is T without parameters, as a plain func(string) string (labels for
 // the Excel template and import).
 func (t *Translator) Text(id string) string { return t.T(id) }

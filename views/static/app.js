@@ -17,4 +17,17 @@ document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("[data-confirm]").forEach(function (el) {
     el.addEventListener("click", function (e) { if (!confirm(el.dataset.confirm)) e.preventDefault(); });
   });
+  // A refused form: the page comes back with a summary at the top; bring it
+  // into view (on a phone it may be screens away) and give it focus.
+  var summary = document.querySelector(".error-summary");
+  if (summary) { summary.setAttribute("tabindex", "-1"); summary.scrollIntoView({block: "start"}); summary.focus({preventScroll: true}); }
+  // QR codes: an element with data-qr="<text>" shows the text as a QR code.
+  if (typeof qrcode !== "undefined") {
+    document.querySelectorAll("[data-qr]").forEach(function (el) {
+      var qr = qrcode(0, "M");
+      qr.addData(el.dataset.qr);
+      qr.make();
+      el.innerHTML = qr.createSvgTag({cellSize: 4, margin: 2, scalable: true, alt: el.dataset.qrAlt || ""});
+    });
+  }
 });
