@@ -315,10 +315,10 @@ func TestImportSetupNamesEveryBadCell(t *testing.T) {
 		labels := []models.Label{views.NewTranslator("zh-CN").Text}
 		rows := goodSetupRows()
 		rows["teachers"] = append(rows["teachers"], []string{"Bad Name", "坏", ""})
-		rows["classes"][1][0] = "8"                                                   // grade 8 at a primary school
+		rows["classes"][1][0] = "8"                                                    // grade 8 at a primary school
 		rows["students"] = append(rows["students"], []string{"S003", "孙小", "9-9", ""}) // no such class
-		rows["no_school_days"][1][2] = "2027-03-01"                                   // outside the term
-		rows["guardians"][1][1] = ""                                                  // required
+		rows["no_school_days"][1][2] = "2027-03-01"                                    // outside the term
+		rows["guardians"][1][1] = ""                                                   // required
 		book := setupBook(t, rows)
 		users := count(t, db, "users")
 		res, err := models.ImportSetup(ctx, db, sc.ID, bytes.NewReader(book), labels, true)
