@@ -178,3 +178,18 @@ func TestEnumNamesInternalValues(t *testing.T) {
 		t.Fatalf("Enum(job.outcome, ok) = %q", got)
 	}
 }
+
+func TestUntranslatedFindsKeysAndTokens(t *testing.T) {
+	for text, want := range map[string]int{
+		"审计日志 新建 学校 teacher.hz1 4-1":        0,
+		"审计日志 admin.audit.title":            1,
+		"授权范围 school:15":                    1,
+		"预警规则 as.enrolled_pct 低于 95%":       1,
+		"角色 head_teacher":                   1,
+		"Sign in with parent.hz1 at 17:30.": 0,
+	} {
+		if got := Untranslated(text); len(got) != want {
+			t.Errorf("Untranslated(%q) = %v, want %d", text, got, want)
+		}
+	}
+}

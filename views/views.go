@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -240,4 +241,53 @@ func (r *Renderer) Execute(w io.Writer, name string, data any) error {
 	}
 	_, err := buf.WriteTo(w)
 	return err
+}
+
+var (
+	keysOnce sync.Once
+	keys     map[string]bool
+)
+
+// catalogKeySet is every message id of every catalog.
+func catalogKeySet() map[string]bool {
+	keysOnce.Do(func() {
+		keys = map[string]bool{}
+		files, _ := fs.Glob(templatesFS, "locales/*.toml")
+		for _, f := range files {
+			b, err := fs.ReadFile(templatesFS, f)
+			if err != nil {
+				continue
+			}
+			m := map[string]any{}
+			if toml.Unmarshal(b, &m) == nil {
+				for k := range m {
+					keys[k] = true
+				}
+			}
+		}
+	})
+	return keys
+}
+
+// internalTokens are values that mean something to the code and nothing to a
+// person: Casbin domains, dotted indicator keys, role and status codes.
+var internalTokens = regexp.MustCompile(`\b(?:school|region):[0-9]+\b|\b(?:as|hw|ex|cp)\.[a-z_]+\b|\b(?:head_teacher|nine_year|homework_guidance|first_come|in_school|program_session|school_report|homework_item)\b`)
+
+// dottedWord finds candidates for a message id in page text.
+var dottedWord = regexp.MustCompile(`\b[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+\b`)
+
+// Untranslated returns the message ids and internal tokens found in a page's
+// visible text: a message id means T was given a key the catalogs lack (or a
+// value was shown untranslated), a token means an internal value reached the
+// screen. Usernames (teacher.hz1) are not message ids and are not reported.
+func Untranslated(text string) []string {
+	var out []string
+	set := catalogKeySet()
+	for _, w := range dottedWord.FindAllString(text, -1) {
+		if set[w] {
+			out = append(out, w)
+		}
+	}
+	out = append(out, internalTokens.FindAllString(text, -1)...)
+	return out
 }
