@@ -173,7 +173,8 @@ var Funcs = template.FuncMap{
 		}
 		return s
 	},
-	"dict": dict,
+	"dict":  dict,
+	"asset": Asset,
 	"width": func(part, whole int) int {
 		if whole <= 0 {
 			return 0
