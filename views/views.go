@@ -175,6 +175,14 @@ var Funcs = template.FuncMap{
 	},
 	"dict":  dict,
 	"asset": Asset,
+	// webcal turns an http(s) calendar URL into the webcal:// form a phone's
+	// calendar app subscribes to.
+	"webcal": func(u string) string {
+		if rest, ok := strings.CutPrefix(u, "https://"); ok {
+			return "webcal://" + rest
+		}
+		return "webcal://" + strings.TrimPrefix(u, "http://")
+	},
 	"width": func(part, whole int) int {
 		if whole <= 0 {
 			return 0
