@@ -21,6 +21,14 @@ document.addEventListener("DOMContentLoaded", function () {
   // into view (on a phone it may be screens away) and give it focus.
   var summary = document.querySelector(".error-summary");
   if (summary) { summary.setAttribute("tabindex", "-1"); summary.scrollIntoView({block: "start"}); summary.focus({preventScroll: true}); }
+  // Attendance: "all present" checks the first choice of every row; the
+  // teacher then changes the few who are not.
+  document.querySelectorAll("[data-all-present]").forEach(function (btn) {
+    btn.hidden = false;
+    btn.addEventListener("click", function () {
+      btn.form.querySelectorAll('input[type="radio"][value="' + btn.dataset.allPresent + '"]').forEach(function (r) { r.checked = true; });
+    });
+  });
   // QR codes: an element with data-qr="<text>" shows the text as a QR code.
   if (typeof qrcode !== "undefined") {
     document.querySelectorAll("[data-qr]").forEach(function (el) {
