@@ -67,7 +67,7 @@ func (ev *echoValidator) Validate(i any) error {
 
 // bind decodes the request into req and validates it. Malformed bodies are a
 // 400 with a message in the user's language, never a 500.
-func bind(c echo.Context, req any) error {
+func Bind(c echo.Context, req any) error {
 	if err := c.Bind(req); err != nil {
 		var he *echo.HTTPError
 		var se *json.SyntaxError
