@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -93,6 +94,10 @@ func New(cfg Config, db *gorm.DB, areas ...Area) (*Server, error) {
 	e.Use(s.logRequests)
 	e.Use(s.metrics.middleware)
 	e.Use(middleware.BodyLimit("8M"))
+	// Pages and JSON go out gzipped; static files compress themselves.
+	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Level: 5, MinLength: 1024, Skipper: func(c echo.Context) bool {
+		return strings.HasPrefix(c.Request().URL.Path, "/static/") || c.Request().URL.Path == "/metrics"
+	}}))
 	e.Use(secureHeaders(cfg.SecureCookies))
 	e.Use(s.authenticate)
 	e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
@@ -117,8 +122,11 @@ func New(cfg Config, db *gorm.DB, areas ...Area) (*Server, error) {
 }
 
 func (s *Server) routes(areas []Area) {
-	static := http.FileServer(http.FS(views.Static()))
-	s.Route(s.E.Group(""), http.MethodGet, "/static/*", echo.WrapHandler(http.StripPrefix("/static/", cacheFor(static, 24*time.Hour))), Public())
+	// Static files: brotli/gzip, a year's cache for {{asset}} URLs (views.StaticHandler).
+	s.Route(s.E.Group(""), http.MethodGet, "/static/*", echo.WrapHandler(http.StripPrefix("/static/", views.StaticHandler())), Public())
+	s.Route(s.E.Group(""), http.MethodGet, "/favicon.ico", func(c echo.Context) error {
+		return c.Redirect(http.StatusMovedPermanently, views.Asset("favicon.svg"))
+	}, Public())
 	s.opsRoutes()
 	s.authRoutes()
 	s.homeRoutes()
@@ -160,11 +168,5 @@ func (s *Server) Start(ctx context.Context) error {
 // Close releases what New started: the policy watcher's connection.
 func (s *Server) Close() { s.Authz.Close() }
 
-func cacheFor(h http.Handler, d time.Duration) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age="+itoa(int(d.Seconds())))
-		h.ServeHTTP(w, r)
-	})
-}
 
 var _ fs.FS = views.Static()

@@ -9,7 +9,7 @@ type Form struct {
 	Name    string            // which form of the page was submitted
 	Values  url.Values        // what was typed
 	Errors  map[string]string // field → message (in the user's language)
-	Summary []string          // messages for the top of the page, fields' first
+	Summary []string          // the message(s) at the top of the page
 }
 
 // Val is what was typed into field of form name (only when that form came back).

@@ -13,6 +13,7 @@ import (
 	"jianfu/app"
 	"jianfu/models"
 	"jianfu/policies"
+	"jianfu/views"
 )
 
 // Admin pages: regions, schools, accounts (create, grant, revoke, disable,
@@ -32,12 +33,14 @@ func Routes(r app.Router, d app.Deps) {
 		admin("admin.users.title", "👤", "/admin/users"),
 		admin("admin.audit.title", "📜", "/admin/audit"),
 		app.HomeLink{Role: policies.RoleBureau, Label: "admin.audit.title", Icon: "📜", URL: func(models.Grant) string { return "/admin/audit" }},
+		setupHomeLink(),
 	)
 	s.adminRoutes()
 }
 
 func (s *handlers) adminRoutes() {
 	s.directoryRoutes()
+	s.setupRoutes()
 	g := s.r.Group("/admin")
 	s.r.Route(g, http.MethodGet, "/regions", s.adminRegions, app.Allow("region", "read", nil))
 	s.r.Route(g, http.MethodGet, "/schools", s.adminSchools, app.Allow("school", "list", nil))
@@ -77,10 +80,16 @@ type regionView struct {
 }
 
 type adminRegionsData struct {
-	Regions []regionView
+	Regions   []regionView
+	CanCreate bool
+	Form      *views.Form
 }
 
 func (s *handlers) adminRegions(c echo.Context) error {
+	return s.renderRegions(c, http.StatusOK, nil, "")
+}
+
+func (s *handlers) renderRegions(c echo.Context, status int, form *views.Form, msg string) error {
 	ctx := c.Request().Context()
 	codes, err := s.regionReach(ctx, app.ViewerOf(c), "region", "read")
 	if err != nil {
@@ -94,7 +103,10 @@ func (s *handlers) adminRegions(c echo.Context) error {
 	for _, r := range rows {
 		names[r.Code] = r.Name
 	}
-	var data adminRegionsData
+	data := adminRegionsData{Form: form}
+	if data.CanCreate, err = s.Authz.AllowedAnywhere(app.ViewerOf(c).User.ID, "region", "write"); err != nil {
+		return err
+	}
 	for _, r := range rows {
 		v := regionView{Code: r.Code, Name: r.Name, Level: r.Level, Schools: r.Schools}
 		if r.ParentCode != nil {
@@ -102,7 +114,7 @@ func (s *handlers) adminRegions(c echo.Context) error {
 		}
 		data.Regions = append(data.Regions, v)
 	}
-	return s.RenderPage(c, http.StatusOK, "admin/regions", "admin.regions.title", data)
+	return s.RenderWithError(c, status, "admin/regions", "admin.regions.title", msg, data)
 }
 
 // --- schools ---------------------------------------------------------------
@@ -173,7 +185,8 @@ func (s *handlers) adminCreateSchool(c echo.Context) error {
 			return s.renderSchools(c, fe.Status, f, fe.Message)
 		})
 	}
-	return app.RedirectWithFlash(c, "/admin/schools#school-"+strconv.FormatInt(sc.ID, 10), "admin.schools.created")
+	// A new school goes straight to its setup: terms, staff, classes, students.
+	return app.RedirectWithFlash(c, "/schools/"+strconv.FormatInt(sc.ID, 10)+"/setup", "admin.schools.created")
 }
 
 // --- accounts --------------------------------------------------------------
