@@ -168,5 +168,4 @@ func (s *Server) Start(ctx context.Context) error {
 // Close releases what New started: the policy watcher's connection.
 func (s *Server) Close() { s.Authz.Close() }
 
-
 var _ fs.FS = views.Static()
