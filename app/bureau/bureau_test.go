@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -345,14 +346,22 @@ func TestBureauExportEqualsDashboard(t *testing.T) {
 		}
 		col := -1
 		for j, h := range recs[0] {
+			seen := map[string]bool{}
+			for _, part := range regexp.MustCompile(`（[^）]+）`).FindAllString(h, -1) {
+				if seen[part] {
+					t.Errorf("csv header %q names its unit twice", h)
+				}
+				seen[part] = true
+			}
 			if h == "fixture.as.coverage（%）" {
 				col = j
 			}
 		}
 		for _, r := range recs[1:] {
 			if v, ok := byID[r[1]]["fixture.coverage_pct"]; ok {
-				if got, _ := strconv.ParseFloat(r[col], 64); got != v {
-					t.Errorf("csv %s coverage %v, dashboard %v", r[2], got, v)
+				// The column says %, so the value is in percent (it was a fraction).
+				if got, _ := strconv.ParseFloat(r[col], 64); math.Abs(got-v*100) > 0.005 {
+					t.Errorf("csv %s coverage %v, dashboard %v (want percent)", r[2], got, v)
 				}
 			}
 		}
@@ -775,4 +784,37 @@ func TestHomeworkGapReminders(t *testing.T) {
 		}
 	})
 
+}
+
+// TestSchoolPageLinksResolve: every link on a school's page answers, for the
+// bureau and the principal (every class link went to a 404 /classes/:id/load).
+func TestSchoolPageLinksResolve(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		for _, user := range []string{"bureau.fuxin", "principal.hz1"} {
+			b := e.Browser()
+			b.SignIn(user)
+			path := fmt.Sprintf("/schools/%d/monitor", e.HZ1().ID)
+			status, page := b.Get(path)
+			if status != 200 {
+				t.Fatalf("%s %s: %d", user, path, status)
+			}
+			links := regexp.MustCompile(`href="(/[^"#]*)`).FindAllStringSubmatch(page, -1)
+			classLinks := 0
+			for _, m := range links {
+				link := strings.ReplaceAll(m[1], "&amp;", "&")
+				if strings.HasPrefix(link, "/static/") || strings.HasPrefix(link, "/lang/") {
+					continue
+				}
+				if strings.Contains(link, "/classes/") {
+					classLinks++
+				}
+				if st, _ := b.Get(link); st >= 400 {
+					t.Errorf("%s: %s links to %s, which answers %d", user, path, link, st)
+				}
+			}
+			if classLinks == 0 {
+				t.Errorf("%s: no class links on %s", user, path)
+			}
+		}
+	})
 }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/xuri/excelize/v2"
@@ -44,9 +46,24 @@ func exportRows(d *models.Dashboard) []exportRow {
 	return rows
 }
 
-// indicatorHeader is an indicator's column title: its Chinese label and unit.
+// indicatorHeader is an indicator's column title: its Chinese label and unit,
+// the unit once (a label that names it already keeps its own: it said
+// 「（分钟）（分钟）」).
 func indicatorHeader(tr *views.Translator, def models.IndicatorDef) string {
-	return tr.T(def.MsgID) + "（" + tr.T("bureau.unit."+def.Unit) + "）"
+	label, unit := tr.T(def.MsgID), tr.T("bureau.unit."+def.Unit)
+	if strings.Contains(label, "（"+unit+"）") || strings.Contains(label, "("+unit+")") {
+		return label
+	}
+	return label + "（" + unit + "）"
+}
+
+// csvValue is an indicator's value as the CSV shows it: percentages as
+// percent (the column says %), the rest as they are.
+func csvValue(def models.IndicatorDef, v float64) string {
+	if def.Unit == "pct" {
+		return strconv.FormatFloat(math.Round(v*100*100)/100, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
 }
 
 // BuildWorkbook writes the dashboard as an xlsx workbook.
@@ -182,7 +199,7 @@ func (s *handlers) exportCSV(c echo.Context) error {
 		}
 		for _, def := range d.Defs {
 			if v, ok := r.Values[def.Key]; ok {
-				rec = append(rec, strconv.FormatFloat(v, 'f', -1, 64))
+				rec = append(rec, csvValue(def, v))
 			} else {
 				rec = append(rec, "")
 			}

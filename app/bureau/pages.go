@@ -327,7 +327,7 @@ func (s *handlers) schoolMonitorPage(c echo.Context) error {
 		return err
 	}
 	for _, cl := range classes {
-		data.Classes = append(data.Classes, classLink{Label: cl.Label(), URL: fmt.Sprintf("/classes/%d/load", cl.ID)})
+		data.Classes = append(data.Classes, classLink{Label: cl.Label(), URL: fmt.Sprintf("/homework/classes/%d/week", cl.ID)})
 	}
 	as, err := models.AlertsOf(ctx, s.DB, []int64{sc.ID}, "open")
 	if err != nil {
