@@ -279,6 +279,7 @@ type adminUserData struct {
 	Grants          []grantRow
 	Roles           []string
 	DefaultDomain   string
+	Domains         []domainOption // every scope a role can be granted in, by name
 	OneTimePassword string
 	Self            bool
 	Audit           []auditRow
@@ -286,6 +287,29 @@ type adminUserData struct {
 
 type grantRow struct {
 	Role, Domain, Scope string
+}
+
+// domainOption is a scope the grant form offers: chosen by name, not typed
+// as `school:15`.
+type domainOption struct{ Value, Label string }
+
+func (s *handlers) domainOptions(ctx context.Context, tr *views.Translator) ([]domainOption, error) {
+	out := []domainOption{{Value: policies.AllDomains, Label: tr.T("scope.all")}}
+	regions, err := models.RegionsWithSchoolCounts(ctx, s.DB, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range regions {
+		out = append(out, domainOption{Value: policies.RegionDomain(r.Code), Label: tr.T("scope.region", "Name", r.Name) + " " + r.Code})
+	}
+	var schools []models.School
+	if err := s.DB.WithContext(ctx).Order("region_code, name").Find(&schools).Error; err != nil {
+		return nil, err
+	}
+	for _, sc := range schools {
+		out = append(out, domainOption{Value: policies.SchoolDomain(sc.ID), Label: tr.T("scope.school", "Name", sc.Name)})
+	}
+	return out, nil
 }
 
 type userPageExtras struct {
@@ -308,6 +332,9 @@ func (s *handlers) renderUser(c echo.Context, status int, id int64, x userPageEx
 	data := adminUserData{User: u, Roles: policies.Roles, OneTimePassword: x.OneTimePassword, Self: app.ViewerOf(c).User.ID == u.ID}
 	for _, g := range grants {
 		data.Grants = append(data.Grants, grantRow{Role: g.Role, Domain: g.Domain, Scope: s.ScopeName(c, tr, g.Domain)})
+	}
+	if data.Domains, err = s.domainOptions(ctx, tr); err != nil {
+		return err
 	}
 	if u.SchoolID != nil {
 		data.DefaultDomain = policies.SchoolDomain(*u.SchoolID)

@@ -151,6 +151,9 @@ func (s *handlers) pagePlan(c echo.Context) error {
 		return err
 	}
 	uid := app.ViewerOf(c).User.ID
+	if scope != "" {
+		scope = s.ScopeName(c, app.Translator(c), scope)
+	}
 	data := planPage{School: *sc, Term: *term, OffWork: off, OffWorkFrom: scope, HWStart: "15:30", HWEnd: "16:30", ActStart: "16:30", ActEnd: "17:30",
 		CanEdit: s.Authz.HasRoleIn(uid, policies.RolePrincipal, sc.ID), CanManage: s.isLeader(c, sc.ID)}
 	byDay := map[int]policies.ServiceDay{}

@@ -240,7 +240,7 @@ func TestBureauDashboard(t *testing.T) {
 			}
 			status, page = b.Get(fmt.Sprintf("/schools/%d/monitor", hz1.ID))
 			c41 := e.Class(hz1.ID, 4, 1)
-			if status != 200 || !strings.Contains(page, fmt.Sprintf(`href="/classes/%d/load"`, c41.ID)) {
+			if status != 200 || !strings.Contains(page, fmt.Sprintf(`href="/homework/classes/%d/week"`, c41.ID)) {
 				t.Fatalf("school page: %d", status)
 			}
 			hb := e.Browser()
@@ -718,7 +718,9 @@ func TestJobRunsPage(t *testing.T) {
 		}
 		b := e.Browser()
 		b.SignIn("admin")
-		if status, page := b.Get("/admin/jobs"); status != 200 || !strings.Contains(page, scheduler.JobAlertEvaluation) {
+		// Jobs and outcomes by their names (it showed `alert_evaluation`, `ok`).
+		if status, page := b.Get("/admin/jobs"); status != 200 || !strings.Contains(page, "预警评估") || !strings.Contains(page, "成功") ||
+			strings.Contains(page, ">"+scheduler.JobAlertEvaluation+"<") || strings.Contains(page, ">ok<") {
 			t.Fatalf("jobs page: %d", status)
 		}
 		if status, _ := e.Login("bureau.fuxin").Do(http.MethodGet, "/api/v1/admin/jobs", nil); status != 403 {
@@ -815,6 +817,25 @@ func TestSchoolPageLinksResolve(t *testing.T) {
 			if classLinks == 0 {
 				t.Errorf("%s: no class links on %s", user, path)
 			}
+		}
+	})
+}
+
+// TestSettingsFormKeepsInput: alert rules are chosen by the indicator's name;
+// a bad threshold draws the same form again (422) with the rows entered.
+func TestSettingsFormKeepsInput(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		b := e.Browser()
+		b.SignIn("bureau.fuxin")
+		status, page := b.Get("/regions/210900/settings")
+		if status != 200 || !strings.Contains(page, `<option value="as.enrolled_pct" selected>`) || !strings.Contains(page, `<datalist id="rule-ids">`) {
+			t.Fatalf("settings page: %d, no indicator list", status)
+		}
+		v := url.Values{"cycle": {"monthly"}, "rule_id": {"AS-03", "EX-01"}, "rule_key": {"as.enrolled_pct", "ex.refused_attempts"},
+			"rule_op": {"lt", "gt"}, "rule_threshold": {"0.9", "abc"}}
+		status, body, _ := b.Form(page, "/regions/210900/settings", v)
+		if status != http.StatusUnprocessableEntity || !strings.Contains(body, `value="0.9"`) || !strings.Contains(body, `<option value="ex.refused_attempts" selected>`) {
+			t.Fatalf("a bad threshold: %d, the form lost its rows", status)
 		}
 	})
 }
