@@ -175,6 +175,7 @@ var Funcs = template.FuncMap{
 	},
 	"dict":  dict,
 	"asset": Asset,
+	"fen":   func(n int) float64 { return float64(n) / 100 }, // fen → yuan
 	// webcal turns an http(s) calendar URL into the webcal:// form a phone's
 	// calendar app subscribes to.
 	"webcal": func(u string) string {

@@ -16,6 +16,7 @@ import (
 	"jianfu/app"
 	"jianfu/models"
 	"jianfu/policies"
+	"jianfu/views"
 	"jianfu/scheduler"
 )
 
@@ -43,6 +44,7 @@ func homeLinks(r app.Router) {
 		app.HomeLink{Role: policies.RoleParent, Label: "as.nav.choose", Icon: "🎨", URL: func(models.Grant) string { return "/afterschool/choose" }},
 		app.HomeLink{Role: policies.RoleBureau, Label: "as.nav.coverage", Icon: "📊", URL: region},
 	)
+	r.AddHomeLinks(manageHomeLinks()...)
 }
 
 func (s *handlers) afterschoolPages() {
@@ -64,6 +66,7 @@ func (s *handlers) afterschoolPages() {
 	s.r.Route(g, http.MethodPost, "/afterschool/choose/enroll", s.postChooseEnroll, app.Allow("enrollment", "write", nil))
 	s.r.Route(g, http.MethodPost, "/afterschool/choose/withdraw", s.postChooseWithdraw, app.Allow("enrollment", "write", nil))
 	s.r.Route(g, http.MethodGet, "/regions/:code/afterschool", s.pageCoverage, app.Allow("service", "read", app.RegionParam("code")))
+	s.managePages()
 }
 
 // ---- plan page ----
@@ -341,6 +344,10 @@ func nonNil[T any](x []T) []T {
 
 type programPage struct {
 	Program    programRow
+	Raw        models.Program // the stored program, for the edit form
+	CanEdit    bool           // the academic director or principal: edit, window, waivers
+	Grades     []int
+	Form       *views.Form
 	CanRoster  bool
 	CanMark    bool
 	Roster     []models.RosterEntry
@@ -351,6 +358,10 @@ type programPage struct {
 }
 
 func (s *handlers) pageProgram(c echo.Context) error {
+	return s.renderProgram(c, http.StatusOK, nil, "")
+}
+
+func (s *handlers) renderProgram(c echo.Context, status int, form *views.Form, msg string) error {
 	ctx := c.Request().Context()
 	p, err := s.programView(c)
 	if err != nil {
@@ -361,7 +372,13 @@ func (s *handlers) pageProgram(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	data := programPage{Program: rows[0], Today: today}
+	data := programPage{Program: rows[0], Today: today, Raw: p.Program, Form: form}
+	if data.CanEdit, _, err = s.Authz.Allowed(ctx, app.ViewerOf(c).User.ID, models.Target{SchoolID: p.SchoolID}, "program", "write"); err != nil {
+		return err
+	}
+	if sc, err := models.GetSchool(ctx, s.DB, p.SchoolID); err == nil {
+		data.Grades = sc.Grades()
+	}
 	if data.CanRoster, err = s.canSeeRoster(c, &p.Program); err != nil {
 		return err
 	}
@@ -397,7 +414,7 @@ func (s *handlers) pageProgram(c echo.Context) error {
 	} else {
 		data.FeeText = tr.T("as.fee.free")
 	}
-	return s.RenderPage(c, http.StatusOK, "afterschool/program", "as.program.title", data)
+	return s.RenderWithError(c, status, "afterschool/program", "as.program.title", msg, data)
 }
 
 type sessionStudent struct {
