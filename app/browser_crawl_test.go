@@ -116,6 +116,16 @@ func TestBrowserCrawlEveryRole(t *testing.T) {
 				t.Fatalf("%s could not sign in", user)
 			}
 			w.take()
+			// The watch itself must see a failure: a missing page is a 404
+			// and a script error is reported.
+			v.visit("/no-such-page")
+			v.eval(`setTimeout(function () { throw new Error("probe") }, 0), "ok"`)
+			v.eval(`new Promise(r => setTimeout(r, 50)).then(() => "ok")`)
+			if bad, errs := w.take(); len(bad) == 0 || len(errs) == 0 {
+				t.Fatalf("the crawler's watch sees no 404 (%v) or no script error (%v)", bad, errs)
+			}
+			v.visit("/")
+			w.take()
 			// The role's main page at phone size, for the README.
 			if shots != "" && os.MkdirAll(shots, 0o755) == nil {
 				png := run(v, "screenshot", chromedp.CaptureScreenshot())

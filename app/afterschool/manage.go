@@ -80,7 +80,9 @@ func (s *handlers) renderPrograms(c echo.Context, status int, form *views.Form, 
 	return s.RenderWithError(c, status, "afterschool/programs", "as.manage.title", msg, data)
 }
 
-func (s *handlers) pagePrograms(c echo.Context) error { return s.renderPrograms(c, http.StatusOK, nil, "") }
+func (s *handlers) pagePrograms(c echo.Context) error {
+	return s.renderPrograms(c, http.StatusOK, nil, "")
+}
 
 // yuanToFen reads a fee typed in yuan ("12.5").
 func yuanToFen(s string) (int, bool) {

@@ -16,8 +16,8 @@ import (
 	"jianfu/app"
 	"jianfu/models"
 	"jianfu/policies"
-	"jianfu/views"
 	"jianfu/scheduler"
+	"jianfu/views"
 )
 
 // homeLinks adds the area's home tiles.
