@@ -72,12 +72,12 @@ func TestBrowserAdminSetsUpANewSchool(t *testing.T) {
 	v.signIn("admin", seed.DemoPassword)
 
 	v.visit("/admin/regions")
-	v.fill(`#region-form input[name="code"]`, "2109")
+	v.fill(`#region-form input[name="code"]`, "210900") // taken
 	v.fill(`#region-form input[name="name"]`, "示范区")
 	v.submit(`#region-form button[type="submit"]`)
-	// Refused (a 4-digit code): the message is next to the field and what
-	// was typed is still there.
-	if text := v.text(); !strings.Contains(text, "区域代码应为 6 位数字") || v.eval(`document.querySelector('#region-form input[name="name"]').value`) != "示范区" {
+	// Refused (the code is taken): the message is next to the field and
+	// what was typed is still there.
+	if text := v.text(); !strings.Contains(text, "区域代码 210900 已存在") || v.eval(`document.querySelector('#region-form input[name="name"]').value`) != "示范区" {
 		t.Fatalf("refused region form:\n%s", text)
 	}
 	if v.eval(`document.querySelector("#err-region-code") ? "yes" : "no"`) != "yes" {
