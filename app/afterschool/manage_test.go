@@ -116,3 +116,38 @@ func TestAcademicManagesProgramsInTheBrowser(t *testing.T) {
 		}
 	})
 }
+
+// TestRefusedFormsKeepThePage: a refused plan comes back as the plan page
+// with what was typed (422), and a refused choice as the choices page with
+// the reason — never a bare error page.
+func TestRefusedFormsKeepThePage(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		sc := e.HZ1()
+		b := e.Browser()
+		b.SignIn("principal.hz1")
+		plan := fmt.Sprintf("/schools/%d/afterschool", sc.ID)
+		_, page := b.Get(plan)
+		v := url.Values{"off_work_time": {"25:61"}, "day1": {"on"}, "start1": {"15:45"}, "end1": {"17:50"}, "hw_start": {"15:45"}, "hw_end": {"16:40"}}
+		status, body, _ := b.Form(page, plan+"/plan", v)
+		if status != http.StatusUnprocessableEntity || !strings.Contains(body, `value="15:45"`) || !strings.Contains(body, `value="17:50"`) || !strings.Contains(body, `id="error-summary"`) {
+			t.Fatalf("refused plan: %d, input lost or no summary", status)
+		}
+		var kid models.Student
+		e.DB.Joins("JOIN guardians ON guardians.student_id = students.id JOIN users ON users.id = guardians.user_id").
+			Where("users.username = ?", "parent.hz1").First(&kid)
+		var cl models.Class
+		e.DB.First(&cl, kid.ClassID)
+		var other models.Program
+		e.DB.Where("school_id = ? AND grades NOT LIKE ?", sc.ID, "%"+fmt.Sprint(cl.Grade)+"%").First(&other)
+		if other.ID == 0 {
+			t.Skip("no program of another grade in the demo")
+		}
+		pb := e.Browser()
+		pb.SignIn("parent.hz1")
+		_, page = pb.Get("/afterschool/choose")
+		status, body, _ = pb.Form(page, "/afterschool/choose/enroll", url.Values{"program_id": {fmt.Sprint(other.ID)}, "student_id": {fmt.Sprint(kid.ID)}})
+		if status != http.StatusUnprocessableEntity || !strings.Contains(body, `id="error-summary"`) || !strings.Contains(body, kid.Name) {
+			t.Fatalf("refused choice: %d, not the choices page with the reason", status)
+		}
+	})
+}

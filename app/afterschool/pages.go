@@ -139,7 +139,11 @@ func (s *handlers) programRows(c echo.Context, ps []models.ProgramView) ([]progr
 	return out, flagged
 }
 
-func (s *handlers) pagePlan(c echo.Context) error {
+func (s *handlers) pagePlan(c echo.Context) error { return s.renderPlan(c, http.StatusOK, nil, "") }
+
+// renderPlan draws the plan page; typed, when a refused form comes back,
+// replaces the stored plan's days, times and off-work time with what was typed.
+func (s *handlers) renderPlan(c echo.Context, status int, typed *models.PlanInput, msg string) error {
 	ctx := c.Request().Context()
 	sc, term, _, err := s.SchoolTerm(c, app.TargetOf(c).SchoolID)
 	if err != nil {
@@ -193,7 +197,31 @@ func (s *handlers) pagePlan(c echo.Context) error {
 		return err
 	}
 	data.Programs, data.Flagged = s.programRows(c, ps)
-	return s.RenderPage(c, http.StatusOK, "afterschool/plan", "as.plan.title", data)
+	if typed != nil {
+		if typed.OffWorkTime != "" {
+			data.OffWork = typed.OffWorkTime
+		}
+		on := map[int]policies.ServiceDay{}
+		for _, d := range typed.Days {
+			on[d.Weekday] = d
+		}
+		for i := range data.Days {
+			d, ok := on[data.Days[i].Weekday]
+			data.Days[i].On = ok
+			if ok {
+				data.Days[i].Start, data.Days[i].End = d.Start, d.End
+			}
+		}
+		for _, sg := range typed.Segments {
+			switch sg.Kind {
+			case policies.SegHomeworkGuidance:
+				data.HWStart, data.HWEnd = sg.Start, sg.End
+			case policies.SegActivities:
+				data.ActStart, data.ActEnd = sg.Start, sg.End
+			}
+		}
+	}
+	return s.RenderWithError(c, status, "afterschool/plan", "as.plan.title", msg, data)
 }
 
 func (s *handlers) postPlan(c echo.Context) error {
@@ -218,7 +246,8 @@ func (s *handlers) postPlan(c echo.Context) error {
 		in.Segments = append(in.Segments, policies.ServiceSegment{Kind: policies.SegActivities, Start: st, End: en})
 	}
 	if _, _, err := models.SaveServicePlan(c.Request().Context(), s.DB, in); err != nil {
-		return err
+		// The same page, with what was typed and the reason (the rule id, if one).
+		return s.FormFailure(c, err, func(fe app.FormError) error { return s.renderPlan(c, fe.Status, &in, fe.Message) })
 	}
 	return app.RedirectWithFlash(c, fmt.Sprintf("/schools/%d/afterschool", schoolID), "as.plan.saved")
 }
@@ -579,7 +608,9 @@ type choosePage struct {
 	Children []chooseChild
 }
 
-func (s *handlers) pageChoose(c echo.Context) error {
+func (s *handlers) pageChoose(c echo.Context) error { return s.renderChoose(c, http.StatusOK, "") }
+
+func (s *handlers) renderChoose(c echo.Context, status int, msg string) error {
 	ctx := c.Request().Context()
 	kids, err := models.ChildrenOf(ctx, s.DB, app.ViewerOf(c).User.ID)
 	if err != nil {
@@ -623,7 +654,7 @@ func (s *handlers) pageChoose(c echo.Context) error {
 		}
 		data.Children = append(data.Children, child)
 	}
-	return s.RenderPage(c, http.StatusOK, "afterschool/choose", "as.choose.title", data)
+	return s.RenderWithError(c, status, "afterschool/choose", "as.choose.title", msg, data)
 }
 
 func (s *handlers) postChooseEnroll(c echo.Context) error {
@@ -644,7 +675,8 @@ func (s *handlers) postChooseEnroll(c echo.Context) error {
 	}
 	e, err := s.enroll(c, pid, enrollRequest{StudentID: sid})
 	if err != nil {
-		return err
+		// A refusal (a 4th program, a clash, the grade): the choices again with why.
+		return s.FormFailure(c, err, func(fe app.FormError) error { return s.renderChoose(c, fe.Status, fe.Message) })
 	}
 	return app.RedirectWithFlash(c, "/afterschool/choose", "as.choose.done_"+e.Status)
 }
