@@ -24,8 +24,9 @@ import (
 // The crawler signs each demo role in on a phone screen (390×844) and follows
 // every link it can reach from the home page, in the browser, as the person
 // would. On every page: no response ≥ 400 (the page or anything it loads),
-// no console error or uncaught exception, no sideways scroll, and no catalog
-// key or internal token in the text (views.Untranslated).
+// no console error or uncaught exception, no sideways scroll, no catalog key
+// or internal token in the text (views.Untranslated), and no form control
+// without a label.
 //
 // To keep CI time to a minute or two, pages whose path differs only in ids
 // or query values (/exams/12, /exams/13; ?date=…) count as one shape and are
@@ -98,6 +99,16 @@ func (v *visitor) watch() *pageWatch {
 	return w
 }
 
+// unlabeled lists the page's form controls that no label names (no <label>,
+// aria-label or title): a screen reader reads them as "edit text".
+func (v *visitor) unlabeled() []string {
+	v.t.Helper()
+	return run(v, "labels", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll(
+		'input:not([type=hidden]):not([type=submit]):not([type=button]), select, textarea'))
+		.filter(el => !(el.labels && el.labels.length) && !el.getAttribute("aria-label") && !el.getAttribute("aria-labelledby") && !el.title)
+		.map(el => el.name || el.id || el.outerHTML.slice(0, 60))`))
+}
+
 // links are the same-site links of the page.
 func (v *visitor) links() []string {
 	v.t.Helper()
@@ -152,6 +163,9 @@ func TestBrowserCrawlEveryRole(t *testing.T) {
 				}
 				if found := views.Untranslated(v.text()); len(found) > 0 {
 					t.Errorf("%s %s: internal keys on screen: %v", user, path, found)
+				}
+				if un := v.unlabeled(); len(un) > 0 {
+					t.Errorf("%s %s: form controls without a label: %v", user, path, un)
 				}
 				for _, href := range v.links() {
 					u, err := url.Parse(href)

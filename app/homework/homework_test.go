@@ -554,6 +554,10 @@ func TestHomeworkPages(t *testing.T) {
 				_, body, _ := b.Post("/homework/items", form)
 				t.Fatalf("form add: %d %s", status, body[strings.Index(body, "<main>"):])
 			}
+			// The picker stays on the class and subject just used (it reset to the first).
+			if _, next := b.Get(h.Get("Location")); !strings.Contains(next, fmt.Sprintf(`<option value="%d|数学" selected>`, c41.ID)) {
+				t.Error("after a save the class picker is not on the class just used")
+			}
 			form.Set("minutes", "11")
 			status, body, _ := b.Post("/homework/items", form)
 			if status != 422 || !strings.Contains(body, "HW-02") || !strings.Contains(body, `value="口算"`) {

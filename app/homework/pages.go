@@ -162,7 +162,9 @@ func (s *handlers) pageHomeworkToday(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	data, err := s.todayData(c, date, hwForm{})
+	// After a save the class picker stays on the class just used (it reset
+	// to the first class after every save).
+	data, err := s.todayData(c, date, hwForm{ClassSubject: c.QueryParam("class_subject")})
 	if err != nil {
 		return err
 	}
@@ -188,7 +190,7 @@ func (s *handlers) formCreateHomework(c echo.Context) error {
 		}
 		return s.RefusePage(c, err, "homework/today", "homework.today_title", data)
 	}
-	return app.RedirectWithFlash(c, "/homework?date="+url.QueryEscape(f.Date), "homework.saved")
+	return app.RedirectWithFlash(c, "/homework?date="+url.QueryEscape(f.Date)+"&class_subject="+url.QueryEscape(f.ClassSubject), "homework.saved")
 }
 
 func orToday(d, today string) string {
