@@ -29,6 +29,11 @@ document.addEventListener("DOMContentLoaded", function () {
       btn.form.querySelectorAll('input[type="radio"][value="' + btn.dataset.allPresent + '"]').forEach(function (r) { r.checked = true; });
     });
   });
+  // Print buttons (the print stylesheet leaves only the page's content).
+  document.querySelectorAll("[data-print]").forEach(function (btn) {
+    btn.hidden = false;
+    btn.addEventListener("click", function () { window.print(); });
+  });
   // QR codes: an element with data-qr="<text>" shows the text as a QR code.
   if (typeof qrcode !== "undefined") {
     document.querySelectorAll("[data-qr]").forEach(function (el) {
