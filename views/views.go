@@ -178,11 +178,12 @@ var Funcs = template.FuncMap{
 	"fen":   func(n int) float64 { return float64(n) / 100 }, // fen → yuan
 	// webcal turns an http(s) calendar URL into the webcal:// form a phone's
 	// calendar app subscribes to.
-	"webcal": func(u string) string {
+	// The URL is the server's own (html/template would blank an unknown scheme).
+	"webcal": func(u string) template.URL {
 		if rest, ok := strings.CutPrefix(u, "https://"); ok {
-			return "webcal://" + rest
+			return template.URL("webcal://" + rest)
 		}
-		return "webcal://" + strings.TrimPrefix(u, "http://")
+		return template.URL("webcal://" + strings.TrimPrefix(u, "http://"))
 	},
 	"width": func(part, whole int) int {
 		if whole <= 0 {
