@@ -19,10 +19,12 @@ type FormError struct {
 	Message string
 	Rule    string
 	Fields  map[string]string // form field name → translated message
+	Details map[string]any    // the error's details (violations, limits)
 }
 
 // FormFailure is the one answer to a refused form on every page. When err is
-// the user's to fix (malformed input, a rule, a conflict, throttling),
+// the user's to fix (malformed input, a rule, a conflict, throttling, a
+// wrong password),
 // rerender draws the same page again — the caller's data keeps what was
 // typed — with the message at the top (the page scrolls to it), a message
 // next to each field at fault (labels in the user's language) and status
@@ -34,16 +36,17 @@ func (s *Server) FormFailure(c echo.Context, err error, rerender func(f FormErro
 		return err
 	}
 	switch e.Kind {
-	case models.KindInvalid, models.KindRule, models.KindConflict, models.KindTooMany:
+	case models.KindInvalid, models.KindRule, models.KindConflict, models.KindTooMany, models.KindUnauthorized:
 	default:
 		return err
 	}
 	tr := Translator(c)
 	status := http.StatusUnprocessableEntity
-	if e.Kind == models.KindTooMany {
-		status = http.StatusTooManyRequests
+	switch e.Kind {
+	case models.KindTooMany, models.KindUnauthorized:
+		status = StatusOf(err) // 429 throttled, 401 a wrong password
 	}
-	f := FormError{Status: status, Message: tr.T(e.MsgID, LocalParams(tr, e)), Fields: map[string]string{}}
+	f := FormError{Status: status, Message: tr.T(e.MsgID, LocalParams(tr, e)), Fields: map[string]string{}, Details: e.Details}
 	if r, ok := e.Details["rule"]; ok {
 		f.Rule = fmt.Sprint(r)
 		if !strings.Contains(f.Message, f.Rule) {
@@ -123,7 +126,8 @@ func (s *Server) RefusePage(c echo.Context, err error, name, title string, data 
 }
 
 // RenderWithError renders a page with a message at the top (a refusal).
-func (s *Server) RenderWithError(c echo.Context, status int, name, title, msg string, data any) error {
+func (s *Server) RenderWithError(c echo.Context, status int, name, title, msg string, data any) (err error) {
+	defer models.Wrap(&err, "app.RenderWithError")
 	p := s.Page(c, title, data)
 	p.Error = msg
 	return s.RenderPageModel(c, status, name, p)

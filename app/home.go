@@ -97,7 +97,8 @@ type List[T any] struct {
 
 // ClassAccessOf works out the viewer's relation to a class; the check itself
 // lives in models, next to the data it guards.
-func (s *Server) ClassAccessOf(c echo.Context, cl *models.Class) (models.ClassAccess, error) {
+func (s *Server) ClassAccessOf(c echo.Context, cl *models.Class) (_ models.ClassAccess, err error) {
+	defer models.Wrap(&err, "app.ClassAccessOf")
 	v := ViewerOf(c)
 	return models.ClassAccessFor(c.Request().Context(), s.DB, s.Authz, v.User.ID, v.Grants, cl)
 }

@@ -7,11 +7,13 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"jianfu/models"
 	"jianfu/views"
 )
 
 // Render implements echo.Renderer: data is a *views.Page.
-func (s *Server) Render(w io.Writer, name string, data any, c echo.Context) error {
+func (s *Server) Render(w io.Writer, name string, data any, c echo.Context) (err error) {
+	defer models.Wrap(&err, "app.Render")
 	return s.views.Execute(w, name, data)
 }
 
@@ -34,7 +36,8 @@ func (s *Server) Page(c echo.Context, title string, data any) *views.Page {
 }
 
 // renderPage renders a page into a buffer, then writes it with status.
-func (s *Server) RenderPage(c echo.Context, status int, name, title string, data any) error {
+func (s *Server) RenderPage(c echo.Context, status int, name, title string, data any) (err error) {
+	defer models.Wrap(&err, "app.RenderPage")
 	var buf bytes.Buffer
 	if err := s.views.Execute(&buf, name, s.Page(c, title, data)); err != nil {
 		return err
@@ -44,7 +47,8 @@ func (s *Server) RenderPage(c echo.Context, status int, name, title string, data
 
 // redirectWithFlash answers a successful form post with 303 and a message id
 // shown once on the next page.
-func RedirectWithFlash(c echo.Context, to, msgID string) error {
+func RedirectWithFlash(c echo.Context, to, msgID string) (err error) {
+	defer models.Wrap(&err, "app.RedirectWithFlash")
 	c.SetCookie(&http.Cookie{Name: "flash", Value: msgID, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: 60})
 	return c.Redirect(http.StatusSeeOther, to)
 }

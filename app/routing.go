@@ -101,7 +101,8 @@ var (
 )
 
 // paramID parses an integer path parameter; a bad one is a 404, like a missing row.
-func ParamID(c echo.Context, name string) (int64, error) {
+func ParamID(c echo.Context, name string) (_ int64, err error) {
+	defer models.Wrap(&err, "app.ParamID")
 	id, err := strconv.ParseInt(c.Param(name), 10, 64)
 	if err != nil || id <= 0 {
 		return 0, models.ErrNotFound

@@ -63,7 +63,8 @@ type Router interface {
 type Deps struct{ *Server }
 
 // New builds a ready-to-serve server on a migrated database.
-func New(cfg Config, db *gorm.DB, areas ...Area) (*Server, error) {
+func New(cfg Config, db *gorm.DB, areas ...Area) (_ *Server, err error) {
+	defer models.Wrap(&err, "app.New")
 	if cfg.Addr == "" {
 		cfg.Addr = ":8080"
 	}
@@ -145,7 +146,8 @@ func (s *Server) Use(m ...echo.MiddlewareFunc) { s.E.Use(m...) }
 func (s *Server) AddHomeLinks(l ...HomeLink) { s.links = append(s.links, l...) }
 
 // Start serves until ctx is cancelled, then drains in-flight requests.
-func (s *Server) Start(ctx context.Context) error {
+func (s *Server) Start(ctx context.Context) (err error) {
+	defer models.Wrap(&err, "app.Start")
 	errc := make(chan error, 1)
 	go func() {
 		slog.Info("serving", "addr", s.Cfg.Addr, "db", string(models.DialectOf(s.DB)))

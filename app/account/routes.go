@@ -59,7 +59,8 @@ type passwordPageData struct {
 	Required bool
 }
 
-func (s *handlers) renderPasswordPage(c echo.Context, status int, msg string) error {
+func (s *handlers) renderPasswordPage(c echo.Context, status int, msg string) (err error) {
+	defer models.Wrap(&err, "account.renderPasswordPage")
 	return s.RenderWithError(c, status, "account/password", "account.password_title", msg,
 		passwordPageData{Required: app.ViewerOf(c).User.MustChangePassword})
 }

@@ -13,6 +13,7 @@ import (
 )
 
 func TestAdminPagesNeedTheAdminRole(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		admin := e.Browser()
 		admin.SignIn("admin")
@@ -65,6 +66,7 @@ func TestAdminPagesNeedTheAdminRole(t *testing.T) {
 }
 
 func TestAdminCreatesSchool(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		b := e.Browser()
 		b.SignIn("admin")
@@ -135,6 +137,7 @@ func TestAdminCreatesSchool(t *testing.T) {
 var oneTimeRe = regexp.MustCompile(`<strong class="rule">([^<]+)</strong>`)
 
 func TestAdminManagesAccounts(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		b := e.Browser()
 		b.SignIn("admin")
@@ -372,6 +375,7 @@ func viewerID(t *testing.T, e *apptest.Env, username string) int64 {
 // An account created with a generated password is sent to choose its own at
 // its first sign-in, and can open nothing else until it has.
 func TestOneTimePasswordMustBeChanged(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		admin := e.Browser()
 		admin.SignIn("admin")

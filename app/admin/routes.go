@@ -137,7 +137,8 @@ type adminSchoolsData struct {
 	Form      schoolForm
 }
 
-func (s *handlers) renderSchools(c echo.Context, status int, f schoolForm, msg string) error {
+func (s *handlers) renderSchools(c echo.Context, status int, f schoolForm, msg string) (err error) {
+	defer models.Wrap(&err, "admin.renderSchools")
 	ctx := c.Request().Context()
 	v := app.ViewerOf(c)
 	schools, err := s.Authz.VisibleSchools(ctx, v.User.ID, "school", "list")
@@ -212,7 +213,8 @@ type adminUsersData struct {
 	Form     userForm
 }
 
-func (s *handlers) renderUsers(c echo.Context, status int, f userForm, msg string) error {
+func (s *handlers) renderUsers(c echo.Context, status int, f userForm, msg string) (err error) {
+	defer models.Wrap(&err, "admin.renderUsers")
 	ctx := c.Request().Context()
 	q := models.UserQuery{Search: c.QueryParam("q")}
 	q.SchoolID, _ = strconv.ParseInt(c.QueryParam("school"), 10, 64)
@@ -318,7 +320,8 @@ type userPageExtras struct {
 	Error           string // localized message
 }
 
-func (s *handlers) renderUser(c echo.Context, status int, id int64, x userPageExtras) error {
+func (s *handlers) renderUser(c echo.Context, status int, id int64, x userPageExtras) (err error) {
+	defer models.Wrap(&err, "admin.renderUser")
 	ctx := c.Request().Context()
 	u, err := models.GetUser(ctx, s.DB, id)
 	if err != nil {

@@ -52,6 +52,7 @@ func has(list []string, x string) bool {
 // As principal.hz1: a plan ending at 17:00 (off-work 17:30) gets AS-02, a
 // 4-day plan AS-01, a compliant plan none.
 func TestServicePlanCompliance(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		c := e.Login("principal.hz1")
 		path := fmt.Sprintf("/api/v1/schools/%d/service-plan", e.HZ1().ID)
@@ -110,6 +111,7 @@ func createProgram(t *testing.T, c *apptest.Client, schoolID int64, body map[str
 // 200 concurrent enrollments into capacity 30: exactly 30 enrolled, 170
 // waitlisted; withdrawing one promotes the first on the waitlist.
 func TestEnrollmentRush(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		sc := e.HZ1()
 		cl := e.Class(sc.ID, 4, 2)
@@ -187,6 +189,7 @@ func parentChild(t *testing.T, e *apptest.Env) models.Student {
 
 // AS-04 and the reasons a student may not join.
 func TestEnrollmentRules(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		sc := e.HZ1()
 		ac := e.Login("academic.hz1")
@@ -260,6 +263,7 @@ func TestEnrollmentRules(t *testing.T) {
 // The lottery is reproducible from its stored seed and draws priority
 // groups first.
 func TestLotteryReproducible(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		ctx := context.Background()
 		sc := e.HZ1()
@@ -320,6 +324,7 @@ func TestLotteryReproducible(t *testing.T) {
 // Attendance by the instructor, cancellation, and the coverage indicators
 // read from the rollups.
 func TestAttendanceAndCoverage(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		ctx := context.Background()
 		sc := e.HZ1()
@@ -393,6 +398,7 @@ func TestAttendanceAndCoverage(t *testing.T) {
 
 // The after-school pages render for each role with their key content.
 func TestAfterschoolPages(t *testing.T) {
+	t.Parallel()
 	e := apptest.New(t, "sqlite")
 	sc := e.HZ1()
 	var prog models.Program

@@ -102,7 +102,8 @@ type planPage struct {
 	Flagged     int
 }
 
-func (s *handlers) SchoolTerm(c echo.Context, schoolID int64) (*models.School, *models.Term, string, error) {
+func (s *handlers) SchoolTerm(c echo.Context, schoolID int64) (_ *models.School, _ *models.Term, _ string, err error) {
+	defer models.Wrap(&err, "afterschool.SchoolTerm")
 	today, sc, err := s.TodayAt(c, schoolID)
 	if err != nil {
 		return nil, nil, "", err
@@ -756,7 +757,8 @@ func (s *handlers) hoursCSV(c echo.Context) error {
 
 // staffHoursCSV writes the month's staff hours as CSV (UTF-8 with a BOM so
 // spreadsheet programs read the Chinese names).
-func (s *handlers) staffHoursCSV(c echo.Context, month string, rows []models.StaffHoursRow) error {
+func (s *handlers) staffHoursCSV(c echo.Context, month string, rows []models.StaffHoursRow) (err error) {
+	defer models.Wrap(&err, "afterschool.staffHoursCSV")
 	tr := app.Translator(c)
 	var buf bytes.Buffer
 	buf.WriteString("\ufeff")

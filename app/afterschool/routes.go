@@ -400,7 +400,8 @@ func (s *handlers) apiCancelSession(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-func (s *handlers) monthParam(c echo.Context, schoolID int64) (string, string, error) {
+func (s *handlers) monthParam(c echo.Context, schoolID int64) (_ string, _ string, err error) {
+	defer models.Wrap(&err, "afterschool.monthParam")
 	today, _, err := s.TodayAt(c, schoolID)
 	if err != nil {
 		return "", "", err

@@ -144,7 +144,7 @@ func getDashboard(t *testing.T, c *apptest.Client, path string) dashboardJSON {
 }
 
 func TestBureauDashboard(t *testing.T) {
-	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+	apptest.EachSerial(t, func(t *testing.T, e *apptest.Env) {
 		fixtureIndicators(t, e.DB)
 		fillFixture(t, e)
 		hz1 := e.HZ1()
@@ -268,7 +268,7 @@ func contains(xs []string, x string) bool {
 
 // The workbook carries the same numbers as the dashboard API, as numbers.
 func TestBureauExportEqualsDashboard(t *testing.T) {
-	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+	apptest.EachSerial(t, func(t *testing.T, e *apptest.Env) {
 		fixtureIndicators(t, e.DB)
 		fillFixture(t, e)
 		fuxin := e.Login("bureau.fuxin")
@@ -370,7 +370,7 @@ func TestBureauExportEqualsDashboard(t *testing.T) {
 }
 
 func TestBureauReports(t *testing.T) {
-	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+	apptest.EachSerial(t, func(t *testing.T, e *apptest.Env) {
 		fixtureIndicators(t, e.DB)
 		fillFixture(t, e)
 		ctx := context.Background()
@@ -497,7 +497,7 @@ func TestBureauReports(t *testing.T) {
 }
 
 func TestBureauAlerts(t *testing.T) {
-	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+	apptest.EachSerial(t, func(t *testing.T, e *apptest.Env) {
 		fixtureIndicators(t, e.DB)
 		fillFixture(t, e)
 		ctx := context.Background()

@@ -67,7 +67,8 @@ func csvValue(def models.IndicatorDef, v float64) string {
 }
 
 // BuildWorkbook writes the dashboard as an xlsx workbook.
-func BuildWorkbook(d *models.Dashboard) (*excelize.File, error) {
+func BuildWorkbook(d *models.Dashboard) (_ *excelize.File, err error) {
+	defer models.Wrap(&err, "bureau.BuildWorkbook")
 	tr := views.NewTranslator("zh-CN")
 	f := excelize.NewFile()
 	summary := tr.T("bureau.sheet.summary")

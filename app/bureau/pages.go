@@ -491,14 +491,14 @@ func (s *handlers) regionAlertsPage(c echo.Context) error {
 	return s.RenderPage(c, http.StatusOK, "bureau/alerts", "bureau.alerts_title", data)
 }
 
-func (s *handlers) alertForm(c echo.Context, resolve bool) error {
+func (s *handlers) alertForm(c echo.Context, resolve bool) (err error) {
+	defer models.Wrap(&err, "bureau.alertForm")
 	var req noteRequest
 	if err := app.Bind(c, &req); err != nil {
 		return err
 	}
 	id, _ := app.ParamID(c, "id")
 	ctx := c.Request().Context()
-	var err error
 	msg := "alert.acknowledged"
 	if resolve {
 		_, err = models.ResolveAlert(ctx, s.DB, id, app.TargetOf(c).SchoolID, app.ViewerOf(c).User.ID, strings.TrimSpace(req.Note))
@@ -635,7 +635,8 @@ type complaintFormData struct {
 	Filed      *TrackedComplaint
 }
 
-func (s *handlers) complaintForm(c echo.Context, status int, data complaintFormData, errMsg string) error {
+func (s *handlers) complaintForm(c echo.Context, status int, data complaintFormData, errMsg string) (err error) {
+	defer models.Wrap(&err, "bureau.complaintForm")
 	var regions []models.Region
 	if err := s.DB.WithContext(c.Request().Context()).Order("code").Find(&regions).Error; err != nil {
 		return err
@@ -663,11 +664,9 @@ func (s *handlers) complaintFormSubmit(c echo.Context) error {
 		cp, err = s.fileComplaint(c, req)
 	}
 	if err != nil {
-		e, ok := models.AsError(err)
-		if !ok {
-			return err
-		}
-		return s.complaintForm(c, app.StatusOf(err), complaintFormData{Form: req}, app.Translator(c).T(e.MsgID, e.Params))
+		return s.FormFailure(c, err, func(fe app.FormError) error {
+			return s.complaintForm(c, fe.Status, complaintFormData{Form: req}, fe.Message)
+		})
 	}
 	t := tracked(cp)
 	return s.complaintForm(c, http.StatusCreated, complaintFormData{Filed: &t}, "")

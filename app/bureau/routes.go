@@ -274,7 +274,8 @@ func (s *handlers) apiReportSubmit(c echo.Context) error {
 	return c.JSON(http.StatusOK, s.reportItem(*r))
 }
 
-func (s *handlers) reviewReport(c echo.Context, accept bool) error {
+func (s *handlers) reviewReport(c echo.Context, accept bool) (err error) {
+	defer models.Wrap(&err, "bureau.reviewReport")
 	var req reviewRequest
 	if err := app.Bind(c, &req); err != nil {
 		return err
@@ -422,7 +423,8 @@ type complaintListResponse struct {
 	Times models.ComplaintTimes `json:"times"`
 }
 
-func (s *handlers) regionComplaints(c echo.Context, status string) ([]models.Complaint, error) {
+func (s *handlers) regionComplaints(c echo.Context, status string) (_ []models.Complaint, err error) {
+	defer models.Wrap(&err, "bureau.regionComplaints")
 	codes, err := models.SubRegionCodes(c.Request().Context(), s.DB, c.Param("code"))
 	if err != nil {
 		return nil, err

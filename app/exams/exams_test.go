@@ -30,6 +30,7 @@ func examsPath(e *apptest.Env) string { return fmt.Sprintf("/api/v1/schools/%d/e
 
 // The issue's "Done when" legality cases, as academic.hz1.
 func TestExamLegality(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		c := e.Login("academic.hz1")
 		cases := []struct {
@@ -166,6 +167,7 @@ func newExam(t *testing.T, e *apptest.Env, c *apptest.Client, body map[string]an
 }
 
 func TestExamPaperAndApproval(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		ac := e.Login("academic.hz1")
 		pr := e.Login("principal.hz1")
@@ -258,6 +260,7 @@ func parseFeed(t *testing.T, raw []byte) *ics.Calendar {
 }
 
 func TestExamCalendarFeed(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		ac := e.Login("academic.hz1")
 		draft := newExam(t, e, ac, map[string]any{"grades": []int{8}, "subject": "历史", "kind": "midterm", "date": "2026-11-18", "start": "09:00", "duration_minutes": 90})
@@ -367,6 +370,7 @@ func multipartPost(t *testing.T, e *apptest.Env, c *apptest.Client, path, filena
 }
 
 func TestExamResultsAsLevels(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		hz1 := e.HZ1()
 		ac, pr := e.Login("academic.hz1"), e.Login("principal.hz1")
@@ -528,6 +532,7 @@ func TestExamResultsAsLevels(t *testing.T) {
 }
 
 func TestExamPages(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		hz1 := e.HZ1()
 		b := e.Browser()

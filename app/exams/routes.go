@@ -237,7 +237,8 @@ func toExamOut(e models.ExamRow) ExamItemOut {
 }
 
 // termParam resolves ?term= (an id) or the school's current term.
-func (s *handlers) termParam(c echo.Context, school *models.School) (*models.Term, error) {
+func (s *handlers) termParam(c echo.Context, school *models.School) (_ *models.Term, err error) {
+	defer models.Wrap(&err, "exams.termParam")
 	ctx := c.Request().Context()
 	if q := c.QueryParam("term"); q != "" {
 		id, err := strconv.ParseInt(q, 10, 64)
@@ -391,7 +392,8 @@ type resultsRequest struct {
 
 // parseResults reads an uploaded CSV or Excel file: one row per student,
 // the student number first, then one score per item; a header row is skipped.
-func parseResults(name string, data []byte) ([]models.ResultRow, error) {
+func parseResults(name string, data []byte) (_ []models.ResultRow, err error) {
+	defer models.Wrap(&err, "exams.parseResults")
 	var records [][]string
 	if strings.HasSuffix(strings.ToLower(name), ".xlsx") || bytes.HasPrefix(data, []byte("PK")) {
 		f, err := excelize.OpenReader(bytes.NewReader(data))
@@ -454,7 +456,8 @@ func isHeader(rec []string) bool {
 
 // resultRows reads results from a JSON body, an uploaded file (field
 // "file") or a text/csv body.
-func resultRows(c echo.Context) ([]models.ResultRow, error) {
+func resultRows(c echo.Context) (_ []models.ResultRow, err error) {
+	defer models.Wrap(&err, "exams.resultRows")
 	ct := c.Request().Header.Get(echo.HeaderContentType)
 	switch {
 	case strings.HasPrefix(ct, echo.MIMEApplicationJSON):

@@ -30,6 +30,7 @@ func num(v any) int {
 }
 
 func TestHomeworkCaps(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		hz := e.HZ1()
 		c := e.Login("teacher.hz1")
@@ -169,6 +170,7 @@ func TestHomeworkCaps(t *testing.T) {
 }
 
 func TestHomeworkEditWithdrawAndAudit(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		hz := e.HZ1()
 		cl := e.Class(hz.ID, 4, 1)
@@ -225,6 +227,7 @@ func TestHomeworkEditWithdrawAndAudit(t *testing.T) {
 }
 
 func TestHomeworkQuotas(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		hz := e.HZ1()
 		cl := e.Class(hz.ID, 4, 1)
@@ -272,6 +275,7 @@ func TestHomeworkQuotas(t *testing.T) {
 }
 
 func TestHomeworkBoardAndFeedback(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		hz := e.HZ1()
 		c41, c81 := e.Class(hz.ID, 4, 1), e.Class(hz.ID, 8, 1)
@@ -398,6 +402,7 @@ func TestHomeworkBoardAndFeedback(t *testing.T) {
 // TestHomeworkConcurrentSaves fires 60 saves at one class-day at once: the
 // stored total never passes the cap, and refused saves leave nothing.
 func TestHomeworkConcurrentSaves(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		hz := e.HZ1()
 		cl := e.Class(hz.ID, 4, 1)
@@ -449,6 +454,7 @@ func TestHomeworkConcurrentSaves(t *testing.T) {
 }
 
 func TestHomeworkSettings(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		hz := e.HZ1()
 		principal := e.Login("principal.hz1")
@@ -496,6 +502,7 @@ func TestHomeworkSettings(t *testing.T) {
 }
 
 func TestHomeworkIndicators(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		var src *models.IndicatorSource
 		for _, s := range models.IndicatorSources() {
@@ -537,6 +544,7 @@ func TestHomeworkIndicators(t *testing.T) {
 }
 
 func TestHomeworkPages(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		hz := e.HZ1()
 		c41 := e.Class(hz.ID, 4, 1)

@@ -41,7 +41,8 @@ func (s *handlers) homeworkRoutes() {
 }
 
 // schoolOfHomework is the school of a homework item (for app.SchoolOf scopes).
-func schoolOfHomework(c echo.Context, s *app.Server, id int64) (int64, error) {
+func schoolOfHomework(c echo.Context, s *app.Server, id int64) (_ int64, err error) {
+	defer models.Wrap(&err, "homework.schoolOfHomework")
 	it, err := models.GetHomework(c.Request().Context(), s.DB, id)
 	if err != nil {
 		return 0, err
@@ -126,7 +127,8 @@ type classDay struct {
 }
 
 // dateParam reads a YYYY-MM-DD query parameter, def when missing; a bad one is a 400.
-func dateParam(c echo.Context, name, def string) (string, error) {
+func dateParam(c echo.Context, name, def string) (_ string, err error) {
+	defer models.Wrap(&err, "homework.dateParam")
 	v := c.QueryParam(name)
 	if v == "" {
 		return def, nil
@@ -138,7 +140,8 @@ func dateParam(c echo.Context, name, def string) (string, error) {
 }
 
 // canSeeBoard: staff of the school reaching the class, its guardians, overseers.
-func (s *handlers) classViewer(c echo.Context, cl *models.Class) (models.ClassAccess, error) {
+func (s *handlers) classViewer(c echo.Context, cl *models.Class) (_ models.ClassAccess, err error) {
+	defer models.Wrap(&err, "homework.classViewer")
 	acc, err := s.ClassAccessOf(c, cl)
 	if err != nil {
 		return acc, err
@@ -194,7 +197,8 @@ type loadDay struct {
 }
 
 // loadRange is the class's daily totals against its caps over [from, to].
-func (s *handlers) loadRange(c echo.Context, cl *models.Class, from, to string) ([]loadDay, error) {
+func (s *handlers) loadRange(c echo.Context, cl *models.Class, from, to string) (_ []loadDay, err error) {
+	defer models.Wrap(&err, "homework.loadRange")
 	ctx := c.Request().Context()
 	f, _ := time.Parse(models.DateLayout, from)
 	t, _ := time.Parse(models.DateLayout, to)
@@ -266,7 +270,8 @@ type homeworkPatchRequest struct {
 
 // ownItem loads an item the viewer may change: the teacher who set it or
 // the class's head teacher. Other staff get 403, everyone else 404.
-func (s *handlers) ownItem(c echo.Context) (*models.HomeworkItem, *models.Class, error) {
+func (s *handlers) ownItem(c echo.Context) (_ *models.HomeworkItem, _ *models.Class, err error) {
+	defer models.Wrap(&err, "homework.ownItem")
 	ctx := c.Request().Context()
 	id, err := app.ParamID(c, "id")
 	if err != nil {
@@ -293,7 +298,8 @@ func (s *handlers) ownItem(c echo.Context) (*models.HomeworkItem, *models.Class,
 	return nil, nil, models.ErrNotFound
 }
 
-func (s *handlers) updateHomework(c echo.Context, req homeworkPatchRequest) (*models.HomeworkSaved, error) {
+func (s *handlers) updateHomework(c echo.Context, req homeworkPatchRequest) (_ *models.HomeworkSaved, err error) {
+	defer models.Wrap(&err, "homework.updateHomework")
 	it, cl, err := s.ownItem(c)
 	if err != nil {
 		return nil, err
@@ -319,7 +325,8 @@ func (s *handlers) apiUpdateHomework(c echo.Context) error {
 	return c.JSON(http.StatusOK, toSaved(res))
 }
 
-func (s *handlers) withdrawHomework(c echo.Context) (*models.HomeworkSaved, error) {
+func (s *handlers) withdrawHomework(c echo.Context) (_ *models.HomeworkSaved, err error) {
+	defer models.Wrap(&err, "homework.withdrawHomework")
 	it, cl, err := s.ownItem(c)
 	if err != nil {
 		return nil, err
@@ -357,7 +364,8 @@ type feedbackResponse struct {
 
 // saveFeedback checks that the viewer guards the student and the student is
 // in the class (else 404), then stores the report.
-func (s *handlers) saveFeedback(c echo.Context, cl *models.Class, itemID int64, req feedbackRequest) (*feedbackResponse, error) {
+func (s *handlers) saveFeedback(c echo.Context, cl *models.Class, itemID int64, req feedbackRequest) (_ *feedbackResponse, err error) {
+	defer models.Wrap(&err, "homework.saveFeedback")
 	ctx := c.Request().Context()
 	me := app.ViewerOf(c).User.ID
 	ok, err := models.GuardsStudent(ctx, s.DB, me, req.StudentID)
@@ -445,7 +453,8 @@ type quotasRequest struct {
 }
 
 // setQuotas lets only the class's head teacher set quotas (HW-08).
-func (s *handlers) setQuotas(c echo.Context, cl *models.Class, quotas map[string]int) ([]models.ClassQuota, error) {
+func (s *handlers) setQuotas(c echo.Context, cl *models.Class, quotas map[string]int) (_ []models.ClassQuota, err error) {
+	defer models.Wrap(&err, "homework.setQuotas")
 	acc, err := s.ClassAccessOf(c, cl)
 	if err != nil {
 		return nil, err
@@ -499,7 +508,8 @@ type classLoad struct {
 
 // classLoadsOn reads the day's rollup rows of a school's classes and the cap
 // of each class under the school's current settings.
-func (s *handlers) classLoadsOn(ctx context.Context, schoolID int64, classes []models.Class, date string) ([]classLoad, error) {
+func (s *handlers) classLoadsOn(ctx context.Context, schoolID int64, classes []models.Class, date string) (_ []classLoad, err error) {
+	defer models.Wrap(&err, "homework.classLoadsOn")
 	rules, err := models.LoadHomeworkRules(ctx, s.DB, schoolID)
 	if err != nil {
 		return nil, err
@@ -524,7 +534,8 @@ func (s *handlers) classLoadsOn(ctx context.Context, schoolID int64, classes []m
 }
 
 // schoolLoads is every class of a school on a date against its cap.
-func (s *handlers) schoolLoads(c echo.Context, schoolID int64, date string) ([]classLoadItem, error) {
+func (s *handlers) schoolLoads(c echo.Context, schoolID int64, date string) (_ []classLoadItem, err error) {
+	defer models.Wrap(&err, "homework.schoolLoads")
 	ctx := c.Request().Context()
 	classes, err := models.ClassesOfSchool(ctx, s.DB, schoolID)
 	if err != nil {
@@ -583,7 +594,8 @@ func toSettings(l policies.HomeworkLimits) homeworkSettings {
 	return homeworkSettings{Caps: l.Caps, RestCaps: l.RestCaps, Counting: l.Counting, MaxWrittenSubjects: l.MaxWrittenSubjects}
 }
 
-func (s *handlers) schoolChain(c echo.Context, schoolID int64) ([]string, error) {
+func (s *handlers) schoolChain(c echo.Context, schoolID int64) (_ []string, err error) {
+	defer models.Wrap(&err, "homework.schoolChain")
 	ctx := c.Request().Context()
 	sc, err := models.GetSchool(ctx, s.DB, schoolID)
 	if err != nil {
@@ -596,7 +608,8 @@ func (s *handlers) schoolChain(c echo.Context, schoolID int64) ([]string, error)
 	return policies.DomainChain(sc.ID, path), nil
 }
 
-func (s *handlers) regionChain(c echo.Context, code string) ([]string, error) {
+func (s *handlers) regionChain(c echo.Context, code string) (_ []string, err error) {
+	defer models.Wrap(&err, "homework.regionChain")
 	path, err := models.RegionPath(c.Request().Context(), s.DB, code)
 	if err != nil {
 		return nil, err
@@ -604,7 +617,8 @@ func (s *handlers) regionChain(c echo.Context, code string) ([]string, error) {
 	return policies.DomainChain(0, path), nil
 }
 
-func (s *handlers) showSettings(c echo.Context, chain []string) error {
+func (s *handlers) showSettings(c echo.Context, chain []string) (err error) {
+	defer models.Wrap(&err, "homework.showSettings")
 	own, enc, err := models.HomeworkLimitsAt(c.Request().Context(), s.DB, chain)
 	if err != nil {
 		return err
@@ -612,7 +626,8 @@ func (s *handlers) showSettings(c echo.Context, chain []string) error {
 	return c.JSON(http.StatusOK, settingsResponse{Scope: chain[0], Own: toSettings(own), Enclosing: toSettings(enc)})
 }
 
-func (s *handlers) putSettings(c echo.Context, schoolID int64, chain []string) error {
+func (s *handlers) putSettings(c echo.Context, schoolID int64, chain []string) (err error) {
+	defer models.Wrap(&err, "homework.putSettings")
 	req := toSettings(policies.DefaultHomeworkLimits())
 	if err := app.Bind(c, &req); err != nil {
 		return err
