@@ -35,6 +35,7 @@ func TestStaticCompressedAndCached(t *testing.T) {
 	if br.Header().Get("Content-Encoding") != "br" || br.Body.Len()*3 > raw.Body.Len() {
 		t.Fatalf("br: %q %d bytes of %d", br.Header().Get("Content-Encoding"), br.Body.Len(), raw.Body.Len())
 	}
+	t.Logf("echarts.min.js: %d bytes raw, %d brotli", raw.Body.Len(), br.Body.Len())
 	got, err := io.ReadAll(brotli.NewReader(bytes.NewReader(br.Body.Bytes())))
 	if err != nil || !bytes.Equal(got, raw.Body.Bytes()) {
 		t.Fatalf("br body does not decompress to the file: %v", err)
@@ -44,6 +45,7 @@ func TestStaticCompressedAndCached(t *testing.T) {
 	if err != nil || gz.Header().Get("Content-Encoding") != "gzip" {
 		t.Fatalf("gzip: %q %v", gz.Header().Get("Content-Encoding"), err)
 	}
+	t.Logf("echarts.min.js: %d bytes gzip", gz.Body.Len())
 	if got, _ := io.ReadAll(zr); !bytes.Equal(got, raw.Body.Bytes()) {
 		t.Fatal("gzip body does not decompress to the file")
 	}
