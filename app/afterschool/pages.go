@@ -85,21 +85,22 @@ type programRow struct {
 }
 
 type planPage struct {
-	School      models.School
-	Term        models.Term
-	HasPlan     bool
-	Days        []planDayRow
-	HWStart     string
-	HWEnd       string
-	ActStart    string
-	ActEnd      string
-	OffWork     string
-	OffWorkFrom string
-	Report      PlanReport
-	CanEdit     bool
-	CanManage   bool
-	Programs    []programRow
-	Flagged     int
+	School       models.School
+	Term         models.Term
+	HasPlan      bool
+	Days         []planDayRow
+	HWStart      string
+	HWEnd        string
+	ActStart     string
+	ActEnd       string
+	OffWork      string
+	OffWorkFrom  string
+	TypedOffWork string // a refused form's off-work time, as typed
+	Report       PlanReport
+	CanEdit      bool
+	CanManage    bool
+	Programs     []programRow
+	Flagged      int
 }
 
 func (s *handlers) SchoolTerm(c echo.Context, schoolID int64) (_ *models.School, _ *models.Term, _ string, err error) {
@@ -199,9 +200,7 @@ func (s *handlers) renderPlan(c echo.Context, status int, typed *models.PlanInpu
 	}
 	data.Programs, data.Flagged = s.programRows(c, ps)
 	if typed != nil {
-		if typed.OffWorkTime != "" {
-			data.OffWork = typed.OffWorkTime
-		}
+		data.TypedOffWork = typed.OffWorkTime
 		on := map[int]policies.ServiceDay{}
 		for _, d := range typed.Days {
 			on[d.Weekday] = d
