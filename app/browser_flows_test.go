@@ -7,6 +7,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"jianfu/app/apptest"
+	"jianfu/models"
 	"jianfu/seed"
 )
 
@@ -91,6 +93,36 @@ func TestBrowserRoleFlows(t *testing.T) {
 			t.Errorf("the lottery page scrolls sideways: %d", w)
 		}
 		v.screenshot("flow_academic_lottery")
+	})
+
+	t.Run("attendance: all present, one compact row per student", func(t *testing.T) {
+		var ss models.ProgramSession
+		e.DB.Joins("JOIN programs ON programs.id = program_sessions.program_id").
+			Where("program_sessions.school_id = ? AND program_sessions.date <= ? AND program_sessions.status = ? AND programs.enrolled_count > 2", e.HZ1().ID, apptest.Today, models.SessionScheduled).
+			Order("program_sessions.date DESC").First(&ss)
+		if ss.ID == 0 {
+			t.Skip("no session to mark in the demo")
+		}
+		v := c.visitor(t)
+		v.phone()
+		v.signIn("principal.hz1", seed.DemoPassword)
+		v.visit(fmt.Sprintf("/afterschool/sessions/%d", ss.ID))
+		rows := run(v, "rows", chromedp.Evaluate[int](`document.querySelectorAll(".attendance-row").length`))
+		if rows == 0 {
+			t.Fatal("no attendance rows")
+		}
+		if h := run(v, "row height", chromedp.Evaluate[int](`Math.round(document.querySelector(".attendance-row").getBoundingClientRect().height)`)); h > 60 {
+			t.Errorf("an attendance row is %d px tall on a phone (30 students were 6,883 px)", h)
+		}
+		v.do("all present", chromedp.Click(chromedp.CSS(`[data-all-present]`)))
+		if n := run(v, "present", chromedp.Evaluate[int](`document.querySelectorAll('.attendance-row input[value="present"]:checked').length`)); n != rows {
+			t.Fatalf("all present checked %d of %d", n, rows)
+		}
+		v.submit(`#attendance-form button.primary`)
+		if e.Count("session_attendance", "session_id = ? AND status = ?", ss.ID, "present") != int64(rows) {
+			t.Fatal("attendance not saved as all present")
+		}
+		v.screenshot("flow_attendance")
 	})
 
 	t.Run("bureau goes from the dashboard to a school to a class", func(t *testing.T) {
