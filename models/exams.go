@@ -172,7 +172,7 @@ func ExamRules(ctx context.Context, db *gorm.DB, school *School) (policies.ExamR
 		return r, err
 	}
 	_, err = LookupSetting(ctx, db, scopes, SettingExamRules, &r)
-	return r, err
+	return r.WithDefaults(), err
 }
 
 // PaperRules are the paper conventions of a school.
@@ -287,7 +287,7 @@ func checkLegality(ctx context.Context, tx *gorm.DB, school *School, e ExamEvent
 	if err != nil {
 		return nil, err
 	}
-	cal := policies.ExamCalendar{TermStart: term.StartDate, TermEnd: term.EndDate, NoSchool: !open}
+	cal := policies.ExamCalendar{TermStart: term.StartDate, TermEnd: term.EndDate, Semester: term.Semester, NoSchool: !open}
 	for _, o := range others {
 		cal.Others = append(cal.Others, planOf(o.ExamEvent, o.Subject))
 	}
@@ -527,6 +527,19 @@ func TransitionExam(ctx context.Context, db *gorm.DB, school *School, id int64, 
 			}
 			var paper ExamPaper
 			err := tx.Where("exam_id = ?", e.ID).First(&paper).Error
+			if e.PaperBased {
+				// A paper-based exam is approved on its paper: no paper, no
+				// check of EX-09/EX-10/EX-12, so no approval.
+				var items int64
+				if err == nil {
+					if cerr := tx.Model(&ExamItem{}).Where("exam_id = ?", e.ID).Count(&items).Error; cerr != nil {
+						return cerr
+					}
+				}
+				if (err != nil && errors.Is(err, gorm.ErrRecordNotFound)) || items == 0 {
+					return RuleError("paper_required", policies.RuleEX09, "exams.paper_required", nil, nil)
+				}
+			}
 			if err == nil && paper.Blocked {
 				items, err := examItems(ctx, tx, e.ID)
 				if err != nil {
@@ -979,16 +992,28 @@ func UserByCalendarToken(ctx context.Context, db *gorm.DB, token string) (*User,
 	return &u, nil
 }
 
-// Indicators of the exam area, from the exam_day_stats and exam_refusals rollups.
+// Indicators of the exam area, from the exam_day_stats and exam_refusals
+// rollups. Each rule's refusals have their own key, so the alert of a rule
+// counts that rule's refusals only.
+var examRuleRefusalKeys = map[string]string{
+	policies.RuleEX01: "ex.ex01_refusals",
+	policies.RuleEX04: "ex.ex04_refusals",
+	policies.RuleEX05: "ex.ex05_refusals",
+}
+
 func init() {
 	RegisterIndicators(IndicatorSource{
 		Group: "exams",
 		Defs: []IndicatorDef{
-			{Key: "ex.events_total", Group: "exams", MsgID: "exams.ind.events_total", Unit: "count"},
-			{Key: "ex.events_paper", Group: "exams", MsgID: "exams.ind.events_paper", Unit: "count"},
-			{Key: "ex.refused_attempts", Group: "exams", MsgID: "exams.ind.refused_attempts", Unit: "count"},
-			{Key: "ex.papers_passing_pct", Group: "exams", MsgID: "exams.ind.papers_passing_pct", Unit: "pct", HigherIsBetter: true},
-			{Key: "ex.blocked_papers", Group: "exams", MsgID: "exams.ind.blocked_papers", Unit: "count"},
+			{Key: "ex.events_total", MsgID: "exams.ind.events_total", Unit: "count", Agg: AggSum, Rule: policies.RuleEX02},
+			{Key: "ex.events_paper", MsgID: "exams.ind.events_paper", Unit: "count", Agg: AggSum, Rule: policies.RuleEX02},
+			{Key: "ex.refused_attempts", MsgID: "exams.ind.refused_attempts", Unit: "count", Agg: AggSum},
+			{Key: "ex.ex01_refusals", MsgID: "exams.ind.ex01_refusals", Unit: "count", Agg: AggSum, Rule: policies.RuleEX01},
+			{Key: "ex.ex04_refusals", MsgID: "exams.ind.ex04_refusals", Unit: "count", Agg: AggSum, Rule: policies.RuleEX04},
+			{Key: "ex.ex05_refusals", MsgID: "exams.ind.ex05_refusals", Unit: "count", Agg: AggSum, Rule: policies.RuleEX05},
+			{Key: "ex.papers_checked", MsgID: "exams.ind.papers_checked", Unit: "count", Agg: AggSum, Rule: policies.RuleEX09},
+			{Key: "ex.papers_passing_pct", MsgID: "exams.ind.papers_passing_pct", Unit: "pct", HigherIsBetter: true, Agg: AggShare, WeightKey: "ex.papers_checked", Rule: policies.RuleEX12},
+			{Key: "ex.blocked_papers", MsgID: "exams.ind.blocked_papers", Unit: "count", Agg: AggSum, Rule: policies.RuleEX09},
 		},
 		Compute: examIndicators,
 	})
@@ -1011,25 +1036,36 @@ func examIndicators(ctx context.Context, db *gorm.DB, schoolIDs []int64, from, t
 	}
 	type rrow struct {
 		SchoolID int64
+		Rule     string
 		Attempts int
 	}
 	var refusals []rrow
-	if err := db.WithContext(ctx).Model(&ExamRefusal{}).Select("school_id, SUM(attempts) AS attempts").
-		Where("school_id IN ? AND date >= ? AND date <= ?", schoolIDs, from, to).Group("school_id").Scan(&refusals).Error; err != nil {
+	if err := db.WithContext(ctx).Model(&ExamRefusal{}).Select("school_id, rule, SUM(attempts) AS attempts").
+		Where("school_id IN ? AND date >= ? AND date <= ?", schoolIDs, from, to).Group("school_id, rule").Scan(&refusals).Error; err != nil {
 		return nil, err
 	}
 	for _, id := range schoolIDs {
-		out[id] = map[string]float64{"ex.events_total": 0, "ex.events_paper": 0, "ex.refused_attempts": 0, "ex.blocked_papers": 0}
+		m := map[string]float64{"ex.events_total": 0, "ex.events_paper": 0, "ex.refused_attempts": 0, "ex.blocked_papers": 0, "ex.papers_checked": 0}
+		for _, k := range examRuleRefusalKeys {
+			m[k] = 0
+		}
+		out[id] = m
 	}
 	for _, r := range rows {
 		m := out[r.SchoolID]
 		m["ex.events_total"], m["ex.events_paper"], m["ex.blocked_papers"] = float64(r.EventsTotal), float64(r.EventsPaper), float64(r.Blk)
+		m["ex.papers_checked"] = float64(r.PapersChecked)
 		if r.PapersChecked > 0 {
 			m["ex.papers_passing_pct"] = float64(r.PapersPassing) / float64(r.PapersChecked)
 		}
 	}
 	for _, r := range refusals {
-		out[r.SchoolID]["ex.refused_attempts"] = float64(r.Attempts)
+		// A school's attempt refused by two rules counts once per rule: the
+		// total is the sum over rules, each rule key only its own.
+		out[r.SchoolID]["ex.refused_attempts"] += float64(r.Attempts)
+		if k, ok := examRuleRefusalKeys[r.Rule]; ok {
+			out[r.SchoolID][k] += float64(r.Attempts)
+		}
 	}
 	return out, nil
 }

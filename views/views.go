@@ -173,7 +173,14 @@ var Funcs = template.FuncMap{
 		}
 		return s
 	},
-	"dict":  dict,
+	"dict": dict,
+	// deref reads an optional number (0 when unset).
+	"deref": func(p *int) int {
+		if p == nil {
+			return 0
+		}
+		return *p
+	},
 	"asset": Asset,
 	"fen":   func(n int) float64 { return float64(n) / 100 }, // fen → yuan
 	// webcal turns an http(s) calendar URL into the webcal:// form a phone's

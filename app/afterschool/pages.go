@@ -58,6 +58,8 @@ func (s *handlers) afterschoolPages() {
 	s.r.Route(g, http.MethodGet, "/schools/:school/afterschool/hours", s.pageHours, app.Allow("program", "write", school))
 	s.r.Route(g, http.MethodGet, "/schools/:school/afterschool/hours.csv", s.hoursCSV, app.Allow("program", "write", school))
 	s.r.Route(g, http.MethodGet, "/afterschool/programs/:id", s.pageProgram, app.Allow("program", "read", program))
+	s.r.Route(g, http.MethodPost, "/afterschool/programs/:id/confirm", s.postConfirmProgram, app.Allow("service", "write", program))
+	s.r.Route(g, http.MethodPost, "/afterschool/programs/:id/enroll", s.postStaffEnroll, app.Allow("enrollment", "write", program))
 	s.r.Route(g, http.MethodGet, "/afterschool/sessions/:id", s.pageSession, app.Allow("attendance", "write", session))
 	s.r.Route(g, http.MethodPost, "/afterschool/sessions/:id", s.postSession, app.Allow("attendance", "write", session))
 	s.r.Route(g, http.MethodPost, "/afterschool/sessions/:id/cancel", s.postCancelSession, app.Allow("attendance", "write", session))
@@ -377,13 +379,18 @@ type programPage struct {
 	CanEdit    bool           // the academic director or principal: edit, window, waivers
 	Grades     []int
 	Form       *views.Form
-	CanRoster  bool
-	CanMark    bool
-	Roster     []models.RosterEntry
-	Sessions   []models.ProgramSession
-	Today      string
-	FeeText    string
-	Attendance string
+	CanConfirm bool // the principal, while the program waits for confirmation (AS-06)
+	// Staff entry on a guardian's request (AS-04): the students the viewer
+	// may enroll, and the channels a request comes through.
+	StaffStudents []staffEnrollOption
+	Channels      []string
+	CanRoster     bool
+	CanMark       bool
+	Roster        []models.RosterEntry
+	Sessions      []models.ProgramSession
+	Today         string
+	FeeText       string
+	Attendance    string
 }
 
 func (s *handlers) pageProgram(c echo.Context) error {
@@ -407,6 +414,13 @@ func (s *handlers) renderProgram(c echo.Context, status int, form *views.Form, m
 	}
 	if sc, err := models.GetSchool(ctx, s.DB, p.SchoolID); err == nil {
 		data.Grades = sc.Grades()
+	}
+	data.CanConfirm = p.Confirmation == models.ConfirmationPending && s.Authz.HasRoleIn(app.ViewerOf(c).User.ID, policies.RolePrincipal, p.SchoolID)
+	if p.Confirmation != models.ConfirmationPending {
+		if data.StaffStudents, err = s.staffEnrollStudents(c, &p.Program); err != nil {
+			return err
+		}
+		data.Channels = policies.RequestChannels
 	}
 	if data.CanRoster, err = s.canSeeRoster(c, &p.Program); err != nil {
 		return err
@@ -526,6 +540,32 @@ func (s *handlers) postSession(c echo.Context) error {
 		return err
 	}
 	return app.RedirectWithFlash(c, fmt.Sprintf("/afterschool/sessions/%d", ss.ID), "as.session.saved")
+}
+
+// postStaffEnroll is the staff entry form: a student enrolled on the
+// guardian's request, with the request in a sentence and its channel (AS-04).
+func (s *handlers) postStaffEnroll(c echo.Context) error {
+	id, err := app.ParamID(c, "id")
+	if err != nil {
+		return err
+	}
+	var req enrollRequest
+	if err := app.Bind(c, &req); err != nil {
+		return err
+	}
+	if _, err := s.enroll(c, id, req); err != nil {
+		return err
+	}
+	return app.RedirectWithFlash(c, fmt.Sprintf("/afterschool/programs/%d", id), "as.enroll.staff_saved")
+}
+
+// postConfirmProgram is the principal's confirmation form (AS-06).
+func (s *handlers) postConfirmProgram(c echo.Context) error {
+	p, err := s.confirmProgram(c)
+	if err != nil {
+		return err
+	}
+	return app.RedirectWithFlash(c, fmt.Sprintf("/afterschool/programs/%d", p.ID), "as.program.confirmed_flash")
 }
 
 func (s *handlers) postCancelSession(c echo.Context) error {
@@ -777,6 +817,15 @@ func (s *handlers) staffHoursCSV(c echo.Context, month string, rows []models.Sta
 type coverageRow struct {
 	School models.School
 	Values map[string]float64
+	Cells  []coverageCell
+}
+
+// coverageCell is one value; Has is false for a school without it (no
+// applications, no school days), shown as "–", never as a zero.
+type coverageCell struct {
+	Has   bool
+	Value float64
+	Unit  string
 }
 
 type coveragePage struct {
@@ -785,6 +834,14 @@ type coveragePage struct {
 	Keys   []models.IndicatorDef
 	From   string
 	To     string
+	// Programs the principal confirmed (or still must confirm) although
+	// they look like new lessons, with the written reasons (AS-06).
+	Confirmed []confirmedProgram
+}
+
+type confirmedProgram struct {
+	School  string
+	Program models.Program
 }
 
 func (s *handlers) pageCoverage(c echo.Context) error {
@@ -818,8 +875,24 @@ func (s *handlers) pageCoverage(c echo.Context) error {
 			return err
 		}
 		for _, sc := range schools {
-			data.Rows = append(data.Rows, coverageRow{School: sc, Values: vals[sc.ID]})
+			row := coverageRow{School: sc, Values: vals[sc.ID]}
+			for _, d := range src.Defs {
+				x, ok := vals[sc.ID][d.Key]
+				row.Cells = append(row.Cells, coverageCell{Has: ok, Value: x, Unit: d.Unit})
+			}
+			data.Rows = append(data.Rows, row)
 		}
+	}
+	progs, err := models.ConfirmedPrograms(ctx, s.DB, ids)
+	if err != nil {
+		return err
+	}
+	names := map[int64]string{}
+	for _, sc := range schools {
+		names[sc.ID] = sc.Name
+	}
+	for _, p := range progs {
+		data.Confirmed = append(data.Confirmed, confirmedProgram{School: names[p.SchoolID], Program: p})
 	}
 	return s.RenderPage(c, http.StatusOK, "afterschool/coverage", "as.coverage.title", data)
 }
