@@ -77,7 +77,7 @@ func TestUpdateProgramCapacityGradesFee(t *testing.T) {
 		p := f.program(t, db, models.ModeFirstCome, 2)
 		var es []*models.Enrollment
 		for _, st := range f.students[:3] {
-			e, err := models.Enroll(ctx, db, models.EnrollInput{ProgramID: p.ID, StudentID: st.ID, Staff: true, Note: "家长书面申请", Today: "2026-09-10"})
+			e, err := models.Enroll(ctx, db, models.EnrollInput{ProgramID: p.ID, StudentID: st.ID, Staff: true, Note: "家长于11月20日书面申请报名", Channel: "paper_form", Today: "2026-09-10"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -135,13 +135,13 @@ func TestApplicationWindow(t *testing.T) {
 		if err != nil || got.ApplyUntil != "2026-09-09" {
 			t.Fatalf("close: %+v %v", got, err)
 		}
-		if _, err := models.Enroll(ctx, db, models.EnrollInput{ProgramID: p.ID, StudentID: f.students[0].ID, Staff: true, Note: "n", Today: "2026-09-10"}); err == nil {
+		if _, err := models.Enroll(ctx, db, models.EnrollInput{ProgramID: p.ID, StudentID: f.students[0].ID, Staff: true, Note: "家长于11月20日书面申请报名", Channel: "paper_form", Today: "2026-09-10"}); err == nil {
 			t.Fatal("applied after the window closed")
 		}
 		if _, err := models.SetApplicationWindow(ctx, db, f.school.ID, p.ID, "2026-09-12", "2026-09-10"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := models.Enroll(ctx, db, models.EnrollInput{ProgramID: p.ID, StudentID: f.students[0].ID, Staff: true, Note: "n", Today: "2026-09-10"}); err != nil {
+		if _, err := models.Enroll(ctx, db, models.EnrollInput{ProgramID: p.ID, StudentID: f.students[0].ID, Staff: true, Note: "家长于11月20日书面申请报名", Channel: "paper_form", Today: "2026-09-10"}); err != nil {
 			t.Fatalf("apply in the reopened window: %v", err)
 		}
 		if _, err := models.RunLottery(ctx, db, f.school.ID, p.TermID, 42); err != nil {

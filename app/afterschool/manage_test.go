@@ -50,7 +50,7 @@ func TestAcademicManagesProgramsInTheBrowser(t *testing.T) {
 		e.DB.Joins("JOIN classes ON classes.id = students.class_id").Where("students.school_id = ? AND classes.grade = 5", sc.ID).Order("students.id").Limit(3).Find(&kids)
 		pc := e.Login("principal.hz1")
 		for _, k := range kids {
-			if st, body := pc.Do(http.MethodPost, fmt.Sprintf("/api/v1/programs/%d/enrollments", p.ID), map[string]any{"student_id": k.ID, "note": "家长申请"}); st != http.StatusCreated {
+			if st, body := pc.Do(http.MethodPost, fmt.Sprintf("/api/v1/programs/%d/enrollments", p.ID), map[string]any{"student_id": k.ID, "note": "家长于11月20日书面申请报名", "channel": "paper_form"}); st != http.StatusCreated {
 				t.Fatalf("apply: %d %v", st, body)
 			}
 		}

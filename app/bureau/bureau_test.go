@@ -20,6 +20,7 @@ import (
 
 	"jianfu/app/apptest"
 	"jianfu/models"
+	"jianfu/policies"
 	"jianfu/scheduler"
 )
 
@@ -721,7 +722,7 @@ func TestJobRunsPage(t *testing.T) {
 		// Jobs and outcomes by their names (it showed `alert_evaluation`, `ok`).
 		if status, page := b.Get("/admin/jobs"); status != 200 || !strings.Contains(page, "预警评估") || !strings.Contains(page, "成功") ||
 			strings.Contains(page, ">"+scheduler.JobAlertEvaluation+"<") || strings.Contains(page, ">ok<") {
-			t.Fatalf("jobs page: %d", status)
+			t.Fatalf("jobs page: %d %s", status, page[strings.Index(page, "<main>"):])
 		}
 		if status, _ := e.Login("bureau.fuxin").Do(http.MethodGet, "/api/v1/admin/jobs", nil); status != 403 {
 			t.Errorf("bureau on job runs: %d", status)
@@ -824,14 +825,14 @@ func TestSchoolPageLinksResolve(t *testing.T) {
 // TestSettingsFormKeepsInput: alert rules are chosen by the indicator's name;
 // a bad threshold draws the same form again (422) with the rows entered.
 func TestSettingsFormKeepsInput(t *testing.T) {
-	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+	apptest.EachSerial(t, func(t *testing.T, e *apptest.Env) {
 		b := e.Browser()
 		b.SignIn("bureau.fuxin")
 		status, page := b.Get("/regions/210900/settings")
-		if status != 200 || !strings.Contains(page, `<option value="as.enrolled_pct" selected>`) || !strings.Contains(page, `<datalist id="rule-ids">`) {
-			t.Fatalf("settings page: %d, no indicator list", status)
+		if status != 200 || !strings.Contains(page, `<option value="`+policies.DefaultAlertRules[0].Key+`" selected>`) || !strings.Contains(page, `<datalist id="rule-ids">`) {
+			t.Fatalf("settings page: %d, no indicator list: %s", status, page[strings.Index(page, "<main>"):])
 		}
-		v := url.Values{"cycle": {"monthly"}, "rule_id": {"AS-03", "EX-01"}, "rule_key": {"as.enrolled_pct", "ex.refused_attempts"},
+		v := url.Values{"cycle": {"monthly"}, "rule_id": {"AS-03", "EX-01"}, "rule_key": {policies.DefaultAlertRules[0].Key, "ex.refused_attempts"},
 			"rule_op": {"lt", "gt"}, "rule_threshold": {"0.9", "abc"}}
 		status, body, _ := b.Form(page, "/regions/210900/settings", v)
 		if status != http.StatusUnprocessableEntity || !strings.Contains(body, `value="0.9"`) || !strings.Contains(body, `<option value="ex.refused_attempts" selected>`) {
