@@ -470,17 +470,18 @@ func (s *handlers) adminResetPassword(c echo.Context) error {
 // --- audit log -------------------------------------------------------------
 
 type auditRow struct {
-	ID        int64
-	At        string
-	Actor     string
-	Action    string
-	Entity    string
-	EntityID  string
-	School    string
-	SchoolID  int64
-	Before    string
-	After     string
-	RequestID string
+	SettingKey string // a setting's key (message id of its name), for entity "setting"
+	ID         int64
+	At         string
+	Actor      string
+	Action     string
+	Entity     string
+	EntityID   string
+	School     string
+	SchoolID   int64
+	Before     string
+	After      string
+	RequestID  string
 }
 
 type adminAuditData struct {
