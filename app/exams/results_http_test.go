@@ -207,7 +207,7 @@ func TestExamResultsFormListsEveryCell(t *testing.T) {
 		raw, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		html := string(raw)
-		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(html, `id="import-problems"`) ||
+		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(html, `id="import-problems"`) ||
 			!strings.Contains(html, "第 2 行 C 列「b」") || !strings.Contains(html, "第 3 行 B 列「a」") {
 			t.Fatalf("%d %s", resp.StatusCode, html[max(0, strings.Index(html, "import-problems")-200):])
 		}
