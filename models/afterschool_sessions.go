@@ -450,6 +450,7 @@ func init() {
 			{Key: IndTeacherParticipation, Group: "afterschool", MsgID: "as.ind.teacher_participation_pct", Unit: "pct", HigherIsBetter: true},
 			{Key: IndPlanCompliant, Group: "afterschool", MsgID: "as.ind.plan_compliant", Unit: "ratio", HigherIsBetter: true},
 		},
+		Tables:  []string{"as_term_rollups", "as_daily_rollups", "terms"},
 		Compute: computeASIndicators,
 	})
 }

@@ -19,6 +19,7 @@ func init() {
 		Defs: []IndicatorDef{
 			{Key: IndMaxClassOverCapDays, Group: "homework", MsgID: "ind.hw.max_class_over_cap_days", Unit: "days"},
 		},
+		Tables:  []string{"class_day_loads"},
 		Compute: maxClassOverCapDays,
 	})
 }

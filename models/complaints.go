@@ -280,6 +280,7 @@ func init() {
 			{Key: IndComplaintsFirstResponse, Group: "complaints", MsgID: "ind.cp.first_response", Unit: "hours", WeightKey: IndComplaintsFiled},
 			{Key: IndComplaintsClose, Group: "complaints", MsgID: "ind.cp.close", Unit: "hours", WeightKey: IndComplaintsFiled},
 		},
+		Tables:  []string{"complaints"},
 		Compute: complaintIndicators,
 	})
 }

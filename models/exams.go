@@ -990,6 +990,7 @@ func init() {
 			{Key: "ex.papers_passing_pct", Group: "exams", MsgID: "exams.ind.papers_passing_pct", Unit: "pct", HigherIsBetter: true},
 			{Key: "ex.blocked_papers", Group: "exams", MsgID: "exams.ind.blocked_papers", Unit: "count"},
 		},
+		Tables:  []string{"exam_day_stats", "exam_refusals"},
 		Compute: examIndicators,
 	})
 }

@@ -927,6 +927,7 @@ func init() {
 			{Key: "hw.bedtime_stop_pct", Group: "homework", MsgID: "indicator.hw.bedtime_stop_pct", Unit: "pct"},
 			{Key: "hw.feedback_count", Group: "homework", MsgID: "indicator.hw.feedback_count", Unit: "count"},
 		},
+		Tables:  []string{"class_day_loads"},
 		Compute: homeworkIndicators,
 	})
 }

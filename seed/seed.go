@@ -182,10 +182,27 @@ func build(ctx context.Context, db *gorm.DB, az *models.Authorizer, opts Options
 			return nil, err
 		}
 	}
+	if err := buildRollups(ctx, db, opts.Today); err != nil {
+		return nil, err
+	}
 	if bar != nil {
 		bar.Finish()
 	}
 	return d, nil
+}
+
+// buildRollups computes every school's indicator rollup rows from the area
+// rollups in a few set-based statements, then drops the outbox entries the
+// bulk load left (the rebuild covers them).
+func buildRollups(ctx context.Context, db *gorm.DB, today string) error {
+	var last int64
+	if err := db.Model(&models.IndicatorOutboxEntry{}).Select("COALESCE(MAX(id), 0)").Scan(&last).Error; err != nil {
+		return err
+	}
+	if _, err := models.RebuildIndicatorRollups(ctx, db, nil, "", "", today); err != nil {
+		return fmt.Errorf("indicator rollups: %w", err)
+	}
+	return db.Where("id <= ?", last).Delete(&models.IndicatorOutboxEntry{}).Error
 }
 
 func shanghai() *time.Location {
