@@ -250,7 +250,9 @@ func seedCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("seeded %d schools in %s\n", len(d.Schools), time.Since(start).Round(time.Millisecond))
+	took := time.Since(start)
+	fmt.Printf("seeded %d schools in %s: %d rows in bulk, %.0f rows/s\n", len(d.Schools), took.Round(time.Millisecond),
+		d.BulkRows, float64(d.BulkRows)/took.Seconds())
 	printAccounts(d.Accounts)
 	return nil
 }
