@@ -306,10 +306,15 @@ func randomHistory(t *testing.T, ctx context.Context, db *gorm.DB, d *seed.Distr
 				}
 				continue
 			}
-			if _, err := models.FileComplaint(ctx, db, models.ComplaintInput{RegionCode: sc.RegionCode, SchoolName: sc.Name,
+			if c, err := models.FileComplaint(ctx, db, models.ComplaintInput{RegionCode: sc.RegionCode, SchoolName: sc.Name,
 				Category: policies.ComplaintCategories[r.IntN(len(policies.ComplaintCategories))], Body: "作业太多，孩子写到很晚。", Anonymous: true},
 				now.Add(-time.Duration(r.IntN(72))*time.Hour)); err == nil {
 				ok["complaint"]++
+				if c.SchoolID == nil { // the bureau assigns it to the school
+					if _, err := models.AssignComplaint(ctx, db, c.ID, sc.ID, "请核实", now); err != nil {
+						t.Fatal(err)
+					}
+				}
 			}
 		}
 	}
