@@ -26,6 +26,7 @@ import (
 	"gorm.io/gorm"
 
 	"jianfu/app"
+	"jianfu/app/areas"
 	"jianfu/models"
 	"jianfu/policies"
 	"jianfu/seed"
@@ -124,7 +125,7 @@ func serve(ctx context.Context, args []string, demo bool) error {
 		return err
 	}
 	cfg := app.Config{Addr: *addr, DatabaseURL: *dbURL, SecureCookies: os.Getenv("COOKIE_SECURE") == "1", TrustProxy: os.Getenv("TRUST_PROXY") == "1"}
-	srv, err := app.New(cfg, db)
+	srv, err := areas.NewServer(cfg, db)
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ type Viewer struct {
 
 const viewerKey = "jianfu.viewer"
 
-func viewerOf(c echo.Context) *Viewer {
+func ViewerOf(c echo.Context) *Viewer {
 	v, _ := c.Get(viewerKey).(*Viewer)
 	return v
 }
@@ -35,7 +35,8 @@ func (v *Viewer) HasRole(role string) bool {
 	return false
 }
 
-const sessionCookie = "jianfu_session"
+// SessionCookie is the name of the browser session cookie.
+const SessionCookie = "jianfu_session"
 
 func bearerToken(c echo.Context) string {
 	h := c.Request().Header.Get(echo.HeaderAuthorization)
@@ -56,7 +57,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if t := bearerToken(c); t != "" {
 			u, _ = models.UserBySession(ctx, s.DB, t, models.SessionBearer)
 			kind = models.SessionBearer
-		} else if ck, err := c.Cookie(sessionCookie); err == nil {
+		} else if ck, err := c.Cookie(SessionCookie); err == nil {
 			u, _ = models.UserBySession(ctx, s.DB, ck.Value, models.SessionCookie)
 			kind = models.SessionCookie
 		}
@@ -67,7 +68,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			c.Set(viewerKey, &Viewer{User: u, Grants: grants, Kind: kind})
 		}
-		actor := models.Actor{RequestID: requestID(c)}
+		actor := models.Actor{RequestID: RequestID(c)}
 		if u != nil {
 			actor.UserID = u.ID
 		}
@@ -78,14 +79,14 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 
 func (s *Server) authRoutes() {
 	g := s.E.Group("")
-	s.route(g, http.MethodGet, "/login", s.loginPage, Public())
-	s.route(g, http.MethodPost, "/login", s.loginSubmit, Public())
-	s.route(g, http.MethodPost, "/logout", s.logout, SignedIn())
-	s.route(g, http.MethodGet, "/lang/:lang", s.switchLanguage, Public())
+	s.Route(g, http.MethodGet, "/login", s.loginPage, Public())
+	s.Route(g, http.MethodPost, "/login", s.loginSubmit, Public())
+	s.Route(g, http.MethodPost, "/logout", s.logout, SignedIn())
+	s.Route(g, http.MethodGet, "/lang/:lang", s.switchLanguage, Public())
 	api := s.E.Group("/api/v1")
-	s.route(api, http.MethodPost, "/auth/login", s.apiLogin, Public())
-	s.route(api, http.MethodPost, "/auth/logout", s.apiLogout, SignedIn())
-	s.route(api, http.MethodGet, "/me", s.apiMe, SignedIn())
+	s.Route(api, http.MethodPost, "/auth/login", s.apiLogin, Public())
+	s.Route(api, http.MethodPost, "/auth/logout", s.apiLogout, SignedIn())
+	s.Route(api, http.MethodGet, "/me", s.apiMe, SignedIn())
 }
 
 type loginForm struct {
@@ -100,10 +101,10 @@ type loginPageData struct {
 }
 
 func (s *Server) loginPage(c echo.Context) error {
-	if viewerOf(c) != nil {
+	if ViewerOf(c) != nil {
 		return c.Redirect(http.StatusSeeOther, "/")
 	}
-	return s.renderPage(c, http.StatusOK, "auth/login", "auth.login_title", loginPageData{Next: safeNext(c.QueryParam("next"))})
+	return s.RenderPage(c, http.StatusOK, "auth/login", "auth.login_title", loginPageData{Next: SafeNext(c.QueryParam("next"))})
 }
 
 func (s *Server) loginSubmit(c echo.Context) error {
@@ -117,20 +118,21 @@ func (s *Server) loginSubmit(c echo.Context) error {
 		if !ok {
 			return err
 		}
-		p := s.page(c, "auth.login_title", loginPageData{Next: safeNext(f.Next), Username: f.Username})
-		p.Error = translator(c).T(e.MsgID, e.Params)
-		return s.renderPageModel(c, statusOf[e.Kind], "auth/login", p)
+		p := s.Page(c, "auth.login_title", loginPageData{Next: SafeNext(f.Next), Username: f.Username})
+		p.Error = Translator(c).T(e.MsgID, e.Params)
+		return s.RenderPageModel(c, statusOf[e.Kind], "auth/login", p)
 	}
 	token, err := models.CreateSession(c.Request().Context(), s.DB, u.ID, models.SessionCookie, c.RealIP(), c.Request().UserAgent())
 	if err != nil {
 		return err
 	}
-	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: s.Cfg.SecureCookies,
+	c.SetCookie(&http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: s.Cfg.SecureCookies,
 		SameSite: http.SameSiteLaxMode, MaxAge: int(models.CookieTTL.Seconds())})
-	return c.Redirect(http.StatusSeeOther, safeNext(f.Next))
+	return c.Redirect(http.StatusSeeOther, SafeNext(f.Next))
 }
 
-func (s *Server) renderPageModel(c echo.Context, status int, name string, p *views.Page) error {
+func (s *Server) RenderPageModel(c echo.Context, status int, name string, p *views.Page) (err error) {
+	defer models.Wrap(&err, "app.RenderPageModel")
 	var b strings.Builder
 	if err := s.views.Execute(&b, name, p); err != nil {
 		return err
@@ -139,7 +141,7 @@ func (s *Server) renderPageModel(c echo.Context, status int, name string, p *vie
 }
 
 // safeNext keeps redirects on this site.
-func safeNext(next string) string {
+func SafeNext(next string) string {
 	u, err := url.Parse(next)
 	if next == "" || err != nil || u.IsAbs() || u.Host != "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
 		return "/"
@@ -148,17 +150,17 @@ func safeNext(next string) string {
 }
 
 func (s *Server) logout(c echo.Context) error {
-	if ck, err := c.Cookie(sessionCookie); err == nil {
+	if ck, err := c.Cookie(SessionCookie); err == nil {
 		_ = models.DeleteSession(c.Request().Context(), s.DB, ck.Value)
 	}
-	c.SetCookie(&http.Cookie{Name: sessionCookie, Path: "/", MaxAge: -1, HttpOnly: true})
+	c.SetCookie(&http.Cookie{Name: SessionCookie, Path: "/", MaxAge: -1, HttpOnly: true})
 	return c.Redirect(http.StatusSeeOther, "/login")
 }
 
 func (s *Server) switchLanguage(c echo.Context) error {
 	lang := views.MatchLanguage(c.Param("lang"), "")
 	c.SetCookie(&http.Cookie{Name: "lang", Value: lang, Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode})
-	return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))
+	return c.Redirect(http.StatusSeeOther, SafeNext(c.QueryParam("next")))
 }
 
 type meResponse struct {
@@ -180,7 +182,7 @@ type loginResponse struct {
 
 func (s *Server) apiLogin(c echo.Context) error {
 	var f loginForm
-	if err := bind(c, &f); err != nil {
+	if err := Bind(c, &f); err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
@@ -208,4 +210,4 @@ func (s *Server) apiLogout(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
-func (s *Server) apiMe(c echo.Context) error { return c.JSON(http.StatusOK, toMe(viewerOf(c))) }
+func (s *Server) apiMe(c echo.Context) error { return c.JSON(http.StatusOK, toMe(ViewerOf(c))) }

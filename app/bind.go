@@ -46,8 +46,9 @@ func newValidator() *echoValidator {
 	return &echoValidator{v: v}
 }
 
-func (ev *echoValidator) Validate(i any) error {
-	err := ev.v.Struct(i)
+func (ev *echoValidator) Validate(i any) (err error) {
+	defer models.Wrap(&err, "app.Validate")
+	err = ev.v.Struct(i)
 	var ve validator.ValidationErrors
 	if errors.As(err, &ve) {
 		fields := map[string]any{}
@@ -67,7 +68,8 @@ func (ev *echoValidator) Validate(i any) error {
 
 // bind decodes the request into req and validates it. Malformed bodies are a
 // 400 with a message in the user's language, never a 500.
-func bind(c echo.Context, req any) error {
+func Bind(c echo.Context, req any) (err error) {
+	defer models.Wrap(&err, "app.Bind")
 	if err := c.Bind(req); err != nil {
 		var he *echo.HTTPError
 		var se *json.SyntaxError

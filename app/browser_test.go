@@ -3,19 +3,14 @@ package app_test
 // Browser tests: headless Chromium (Debian's `chromium`) drives the real
 // server over HTTP and signs in through the real login form.
 //
-// Adding a page of your area is a five-line change in your own test file:
+// Adding a page of an area is one line in areaPages (browser_pages_test.go):
 //
-//	func init() {
-//		browserPages = append(browserPages, browserPage{
-//			Name: "homework/board", User: "parent.hz1", Path: "/homework",
-//			Want: []string{"作业"},
-//		})
-//	}
+//	browserPage{Name: "homework/board", User: "parent.hz1", Path: "/homework", Want: []string{"作业"}},
 //
 // TestBrowserPages then, for each case: opens a fresh visitor (own cookies)
 // on a phone screen (390×844), signs User in (password jianfu-demo), opens
 // Path — or PathFor(e) when the path needs ids, e.g.
-// func(e *env) string { return fmt.Sprintf("/classes/%d", e.class(e.hz1().ID, 4, 1).ID) } —
+// func(e *apptest.Env) string { return fmt.Sprintf("/classes/%d", e.Class(e.HZ1().ID, 4, 1).ID) } —
 // checks that the page shows every Want text and does not overflow the screen
 // sideways, and saves a full-page screenshot. Screenshots go to t.TempDir();
 // set JIANFU_SCREENSHOTS=<dir> to keep them (the test log names each file).
@@ -39,20 +34,21 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"jianfu/app/apptest"
 	"jianfu/models"
 	"jianfu/seed"
 )
 
 // browserPage is one page to check in the browser.
 type browserPage struct {
-	Name    string              // subtest name, "<area>/<what>"
-	User    string              // demo account to sign in as ("" = not signed in)
-	Path    string              // the page
-	PathFor func(e *env) string // instead of Path, when it needs ids
-	Want    []string            // texts the page must show
+	Name    string                      // subtest name, "<area>/<what>"
+	User    string                      // demo account to sign in as ("" = not signed in)
+	Path    string                      // the page
+	PathFor func(e *apptest.Env) string // instead of Path, when it needs ids
+	Want    []string                    // texts the page must show
 }
 
-// browserPages are checked by TestBrowserPages; areas append theirs.
+// browserPages are checked by TestBrowserPages, with areaPages after them.
 var browserPages = []browserPage{
 	// Each demo role sees its home page with its role name.
 	{Name: "home/admin", User: "admin", Path: "/", Want: []string{"系统管理员", "账号"}},
@@ -79,7 +75,7 @@ const phoneWidth, phoneHeight = 390, 844
 
 func TestBrowserPages(t *testing.T) {
 	e, c := newBrowserEnv(t)
-	for _, p := range browserPages {
+	for _, p := range append(browserPages, areaPages()...) {
 		t.Run(p.Name, func(t *testing.T) {
 			v := c.visitor(t)
 			v.phone()
@@ -175,16 +171,16 @@ func chromiumPath(t *testing.T) string {
 
 // chrome is one headless Chromium process.
 type chrome struct {
-	e   *env
+	e   *apptest.Env
 	ctx context.Context
 }
 
 // newBrowserEnv starts the real server on a fresh seeded SQLite database and
 // a headless Chromium; both stop when the test ends.
-func newBrowserEnv(t *testing.T) (*env, *chrome) {
+func newBrowserEnv(t *testing.T) (*apptest.Env, *chrome) {
 	t.Helper()
 	path := chromiumPath(t)
-	e := newEnv(t, models.SQLite)
+	e := apptest.New(t, models.SQLite)
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
@@ -219,7 +215,7 @@ func newBrowserEnv(t *testing.T) (*env, *chrome) {
 // like a separate person), closed when t ends.
 type visitor struct {
 	t   *testing.T
-	e   *env
+	e   *apptest.Env
 	ctx context.Context
 }
 

@@ -7,7 +7,7 @@ import (
 )
 
 // shiftDate moves a YYYY-MM-DD date by days; a malformed date comes back as is.
-func shiftDate(date string, days int) string {
+func ShiftDate(date string, days int) string {
 	d, err := time.Parse(models.DateLayout, date)
 	if err != nil {
 		return date

@@ -38,7 +38,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
-	tr := translator(c)
+	tr := Translator(c)
 	status, body := http.StatusInternalServerError, apiError{Error: "internal", Message: tr.T("error.internal")}
 	var he *echo.HTTPError
 	if e, ok := models.AsError(err); ok {
@@ -52,19 +52,19 @@ func (s *Server) handleError(err error, c echo.Context) {
 		body = apiError{Error: strings.ToLower(strings.ReplaceAll(http.StatusText(he.Code), " ", "_")), Message: tr.T(httpMessage(he.Code))}
 	}
 	if status >= 500 {
-		slog.Error("request failed", "err", err, "path", c.Path(), "request_id", requestID(c))
+		slog.Error("request failed", "err", err, "path", c.Path(), "request_id", RequestID(c))
 	}
-	if status == http.StatusUnauthorized && !isAPI(c) {
+	if status == http.StatusUnauthorized && !IsAPI(c) {
 		_ = c.Redirect(http.StatusSeeOther, "/login?next="+c.Request().URL.RequestURI())
 		return
 	}
-	if isAPI(c) || c.Request().Header.Get("HX-Request") == "true" && strings.Contains(c.Request().Header.Get("Accept"), "json") {
+	if IsAPI(c) || c.Request().Header.Get("HX-Request") == "true" && strings.Contains(c.Request().Header.Get("Accept"), "json") {
 		_ = c.JSON(status, body)
 		return
 	}
 	rule, _ := body.Details["rule"].(string)
 	data := errorPage{Status: status, Message: body.Message, Rule: rule}
-	if rerr := s.renderPage(c, status, "home/error", "error.title", data); rerr != nil {
+	if rerr := s.RenderPage(c, status, "home/error", "error.title", data); rerr != nil {
 		_ = c.String(status, body.Message)
 	}
 }
@@ -94,16 +94,16 @@ func httpMessage(code int) string {
 	return "error.internal"
 }
 
-func isAPI(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/api/") }
+func IsAPI(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/api/") }
 
-func requestID(c echo.Context) string { return c.Response().Header().Get(echo.HeaderXRequestID) }
+func RequestID(c echo.Context) string { return c.Response().Header().Get(echo.HeaderXRequestID) }
 
 // recoverPanics turns a panic into a logged 500 with a clean body.
 func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) (err error) {
 		defer func() {
 			if r := recover(); r != nil {
-				slog.Error("panic", "panic", fmt.Sprint(r), "stack", string(debug.Stack()), "request_id", requestID(c))
+				slog.Error("panic", "panic", fmt.Sprint(r), "stack", string(debug.Stack()), "request_id", RequestID(c))
 				err = fmt.Errorf("panic: %v", r)
 			}
 		}()
@@ -111,7 +111,7 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-func translator(c echo.Context) *views.Translator {
+func Translator(c echo.Context) *views.Translator {
 	if t, ok := c.Get("jianfu.tr").(*views.Translator); ok {
 		return t
 	}

@@ -8,57 +8,58 @@ import (
 	"testing"
 
 	"jianfu/app"
+	"jianfu/app/apptest"
 )
 
 func TestLogin(t *testing.T) {
-	eachEnv(t, func(t *testing.T, e *env) {
-		anon := &client{e: e}
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		anon := e.Anon()
 		t.Run("OK", func(t *testing.T) {
-			c := e.login("principal.hz1")
-			status, me := c.do(http.MethodGet, "/api/v1/me", nil)
+			c := e.Login("principal.hz1")
+			status, me := c.Do(http.MethodGet, "/api/v1/me", nil)
 			if status != 200 || me["username"] != "principal.hz1" {
 				t.Fatalf("me: %d %v", status, me)
 			}
 			grants := me["grants"].([]any)
 			g := grants[0].(map[string]any)
-			if g["role"] != "principal" || g["domain"] != fmt.Sprintf("school:%d", e.hz1().ID) {
+			if g["role"] != "principal" || g["domain"] != fmt.Sprintf("school:%d", e.HZ1().ID) {
 				t.Errorf("grants = %v", grants)
 			}
 		})
 		t.Run("WrongPassword", func(t *testing.T) {
-			status, body := anon.do(http.MethodPost, "/api/v1/auth/login", map[string]string{"username": "teacher.hz1", "password": "nope-nope"})
+			status, body := anon.Do(http.MethodPost, "/api/v1/auth/login", map[string]string{"username": "teacher.hz1", "password": "nope-nope"})
 			if status != 401 || body["error"] != "bad_credentials" || body["message"] == "" {
 				t.Fatalf("got %d %v", status, body)
 			}
 		})
 		t.Run("BadJSON", func(t *testing.T) {
-			status, body := anon.do(http.MethodPost, "/api/v1/auth/login", `{"username":`)
+			status, body := anon.Do(http.MethodPost, "/api/v1/auth/login", `{"username":`)
 			if status != 400 || !strings.Contains(body["message"].(string), "JSON") {
 				t.Fatalf("got %d %v", status, body)
 			}
 		})
 		t.Run("MissingFields", func(t *testing.T) {
-			status, body := anon.do(http.MethodPost, "/api/v1/auth/login", map[string]string{"username": "x"})
+			status, body := anon.Do(http.MethodPost, "/api/v1/auth/login", map[string]string{"username": "x"})
 			if status != 400 || body["error"] != "validation_failed" {
 				t.Fatalf("got %d %v", status, body)
 			}
 		})
 		t.Run("ThrottledPerAccount", func(t *testing.T) {
 			for i := 0; i < 5; i++ {
-				anon.do(http.MethodPost, "/api/v1/auth/login", map[string]string{"username": "academic.hz1", "password": "wrong-password"})
+				anon.Do(http.MethodPost, "/api/v1/auth/login", map[string]string{"username": "academic.hz1", "password": "wrong-password"})
 			}
-			// Even the right password is refused while throttled.
-			status, body := anon.do(http.MethodPost, "/api/v1/auth/login", map[string]string{"username": "academic.hz1", "password": "jianfu-demo"})
+
+			status, body := anon.Do(http.MethodPost, "/api/v1/auth/login", map[string]string{"username": "academic.hz1", "password": "jianfu-demo"})
 			if status != 429 || body["error"] != "too_many_attempts" {
 				t.Fatalf("got %d %v", status, body)
 			}
-			// Another account from the same address still signs in.
-			e.login("head.hz1")
+
+			e.Login("head.hz1")
 		})
 		t.Run("TokenNotStoredInClear", func(t *testing.T) {
-			c := e.login("teacher.hz1")
+			c := e.Login("teacher.hz1")
 			var n int64
-			e.DB.Table("sessions").Where("token_hash = ?", c.token).Count(&n)
+			e.DB.Table("sessions").Where("token_hash = ?", c.Token).Count(&n)
 			if n != 0 {
 				t.Fatal("bearer token stored in clear")
 			}
@@ -69,64 +70,65 @@ func TestLogin(t *testing.T) {
 			}
 		})
 		t.Run("Logout", func(t *testing.T) {
-			c := e.login("teacher.hz1")
-			if status, _ := c.do(http.MethodPost, "/api/v1/auth/logout", nil); status != 204 {
+			c := e.Login("teacher.hz1")
+			if status, _ := c.Do(http.MethodPost, "/api/v1/auth/logout", nil); status != 204 {
 				t.Fatalf("logout %d", status)
 			}
-			if status, _ := c.do(http.MethodGet, "/api/v1/me", nil); status != 401 {
+			if status, _ := c.Do(http.MethodGet, "/api/v1/me", nil); status != 401 {
 				t.Fatalf("me after logout %d", status)
 			}
 		})
 	})
+
 }
 
 func TestBrowserLoginAndCSRF(t *testing.T) {
-	eachEnv(t, func(t *testing.T, e *env) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		t.Run("NoToken", func(t *testing.T) {
-			b := e.browser()
-			b.get("/login")
-			status, _, _ := b.post("/login", url.Values{"username": {"principal.hz1"}, "password": {"jianfu-demo"}})
+			b := e.Browser()
+			b.Get("/login")
+			status, _, _ := b.Post("/login", url.Values{"username": {"principal.hz1"}, "password": {"jianfu-demo"}})
 			if status != 400 && status != 403 {
 				t.Fatalf("login without CSRF token: %d", status)
 			}
 		})
 		t.Run("WrongToken", func(t *testing.T) {
-			b := e.browser()
-			b.get("/login")
-			status, body, _ := b.post("/login", url.Values{"_csrf": {"forged"}, "username": {"principal.hz1"}, "password": {"jianfu-demo"}})
+			b := e.Browser()
+			b.Get("/login")
+			status, body, _ := b.Post("/login", url.Values{"_csrf": {"forged"}, "username": {"principal.hz1"}, "password": {"jianfu-demo"}})
 			if status != 403 || !strings.Contains(body, "页面已过期") {
 				t.Fatalf("login with forged token: %d", status)
 			}
 		})
 		t.Run("OK", func(t *testing.T) {
-			b := e.browser()
-			b.signIn("principal.hz1")
-			status, page := b.get("/")
+			b := e.Browser()
+			b.SignIn("principal.hz1")
+			status, page := b.Get("/")
 			if status != 200 || !strings.Contains(page, "校长") {
 				t.Fatalf("home: %d", status)
 			}
-			// Session cookie flags.
+
 			u, _ := url.Parse(e.HTTP.URL)
 			found := false
-			for _, ck := range b.c.Jar.Cookies(u) {
+			for _, ck := range b.C.Jar.Cookies(u) {
 				found = found || ck.Name == "jianfu_session"
 			}
 			if !found {
 				t.Fatal("no session cookie")
 			}
-			// Logout needs the CSRF token too, then the home page sends to login.
-			status, _, _ = b.post("/logout", url.Values{"_csrf": {csrfFrom(t, page)}})
+
+			status, _, _ = b.Post("/logout", url.Values{"_csrf": {apptest.CSRFFrom(t, page)}})
 			if status != http.StatusSeeOther {
 				t.Fatalf("logout: %d", status)
 			}
-			if status, _ := b.get("/"); status != http.StatusSeeOther {
+			if status, _ := b.Get("/"); status != http.StatusSeeOther {
 				t.Fatalf("home after logout: %d", status)
 			}
 		})
 		t.Run("EnglishSwitch", func(t *testing.T) {
-			b := e.browser()
-			b.get("/lang/en?next=/login")
-			_, page := b.get("/login")
+			b := e.Browser()
+			b.Get("/lang/en?next=/login")
+			_, page := b.Get("/login")
 			if !strings.Contains(page, "Sign in") {
 				t.Fatal("login page not in English after the switch")
 			}
@@ -143,11 +145,12 @@ func TestBrowserLoginAndCSRF(t *testing.T) {
 			}
 		})
 	})
+
 }
 
 // Every route declares a permission (or is declared public) where it is registered.
 func TestEveryRouteDeclaresPermission(t *testing.T) {
-	e := newEnv(t, "sqlite")
+	e := apptest.New(t, "sqlite")
 	routes := e.Srv.E.Routes()
 	if len(routes) < 10 {
 		t.Fatalf("only %d routes", len(routes))
@@ -168,67 +171,73 @@ func TestEveryRouteDeclaresPermission(t *testing.T) {
 	}
 }
 
-// publicAPI lists API paths that are public on purpose (calendar feeds with a
-// token, complaint forms); each area adds its own here with a reason.
-var publicAPI = map[string]bool{}
+// publicAPI lists API paths that are public on purpose, each with its reason.
+var publicAPI = map[string]bool{
+	// MON-04: anyone with the link may file a complaint (CSRF protected and
+	// limited per address) and follow it with its unguessable tracking code.
+	"/api/v1/complaints":                 true,
+	"/api/v1/complaints/track/:tracking": true,
+}
 
 func TestTenantIsolation(t *testing.T) {
-	eachEnv(t, func(t *testing.T, e *env) {
-		hz1 := e.hz1()
-		xq := e.login("principal.xq1")
-		status, body := xq.do(http.MethodGet, fmt.Sprintf("/api/v1/schools/%d/classes", hz1.ID), nil)
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		hz1 := e.HZ1()
+		xq := e.Login("principal.xq1")
+		status, body := xq.Do(http.MethodGet, fmt.Sprintf("/api/v1/schools/%d/classes", hz1.ID), nil)
 		if status != 404 || body["error"] != "not_found" {
 			t.Fatalf("principal.xq1 on hz1 classes: %d %v", status, body)
 		}
-		c41 := e.class(hz1.ID, 4, 1)
-		if status, _ := xq.do(http.MethodGet, fmt.Sprintf("/api/v1/classes/%d/students", c41.ID), nil); status != 404 {
+		c41 := e.Class(hz1.ID, 4, 1)
+		if status, _ := xq.Do(http.MethodGet, fmt.Sprintf("/api/v1/classes/%d/students", c41.ID), nil); status != 404 {
 			t.Fatalf("principal.xq1 on hz1 students: %d", status)
 		}
-		hz := e.login("principal.hz1")
-		status, body = hz.do(http.MethodGet, fmt.Sprintf("/api/v1/schools/%d/classes", hz1.ID), nil)
-		if status != 200 || len(items(t, body)) != 18 {
+		hz := e.Login("principal.hz1")
+		status, body = hz.Do(http.MethodGet, fmt.Sprintf("/api/v1/schools/%d/classes", hz1.ID), nil)
+		if status != 200 || len(apptest.Items(t, body)) != 18 {
 			t.Fatalf("principal.hz1 classes: %d, want 18 classes", status)
 		}
-		// Ids that do not exist and ids that are not numbers answer the same 404.
+
 		for _, p := range []string{"/api/v1/schools/999999/classes", "/api/v1/schools/abc/classes"} {
-			if status, _ := hz.do(http.MethodGet, p, nil); status != 404 {
+			if status, _ := hz.Do(http.MethodGet, p, nil); status != 404 {
 				t.Errorf("%s: %d", p, status)
 			}
 		}
 	})
+
 }
 
 func TestClassStudentsOwnership(t *testing.T) {
-	eachEnv(t, func(t *testing.T, e *env) {
-		hz1 := e.hz1()
-		teacher := e.login("teacher.hz1")
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		hz1 := e.HZ1()
+		teacher := e.Login("teacher.hz1")
 		for _, tc := range []struct {
 			grade, number, want int
 		}{{4, 1, 200}, {8, 1, 200}, {1, 1, 200}, {2, 1, 404}, {4, 2, 404}} {
-			cl := e.class(hz1.ID, tc.grade, tc.number)
-			status, body := teacher.do(http.MethodGet, fmt.Sprintf("/api/v1/classes/%d/students", cl.ID), nil)
+			cl := e.Class(hz1.ID, tc.grade, tc.number)
+			status, body := teacher.Do(http.MethodGet, fmt.Sprintf("/api/v1/classes/%d/students", cl.ID), nil)
 			if status != tc.want {
 				t.Errorf("teacher.hz1 students of %d-%d: %d, want %d", tc.grade, tc.number, status, tc.want)
 			}
-			if status == 200 && len(items(t, body)) != 4 {
+			if status == 200 && len(apptest.Items(t, body)) != 4 {
 				t.Errorf("students of %d-%d: %v", tc.grade, tc.number, body)
 			}
 		}
-		parent := e.login("parent.hz1")
-		cl := e.class(hz1.ID, 4, 1)
-		if status, _ := parent.do(http.MethodGet, fmt.Sprintf("/api/v1/classes/%d/students", cl.ID), nil); status == 200 {
+		parent := e.Login("parent.hz1")
+		cl := e.Class(hz1.ID, 4, 1)
+		if status, _ := parent.Do(http.MethodGet, fmt.Sprintf("/api/v1/classes/%d/students", cl.ID), nil); status == 200 {
 			t.Error("a parent may not list a class's students")
 		}
 	})
+
 }
 
 func TestBureauRegionReach(t *testing.T) {
-	eachEnv(t, func(t *testing.T, e *env) {
-		status, body := e.login("bureau.haizhou").do(http.MethodGet, "/api/v1/schools", nil)
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		status, body := e.Login("bureau.haizhou").Do(http.MethodGet, "/api/v1/schools", nil)
 		if status != 200 {
 			t.Fatal(status)
 		}
-		list := items(t, body)
+		list := apptest.Items(t, body)
 		if len(list) != 2 {
 			t.Fatalf("bureau.haizhou sees %d schools, want the 2 of 海州区", len(list))
 		}
@@ -237,27 +246,28 @@ func TestBureauRegionReach(t *testing.T) {
 				t.Errorf("bureau.haizhou sees %v", s)
 			}
 		}
-		status, body = e.login("bureau.fuxin").do(http.MethodGet, "/api/v1/schools", nil)
-		if status != 200 || len(items(t, body)) != len(e.District.Schools) {
-			t.Fatalf("bureau.fuxin: %d %d", status, len(items(t, body)))
+		status, body = e.Login("bureau.fuxin").Do(http.MethodGet, "/api/v1/schools", nil)
+		if status != 200 || len(apptest.Items(t, body)) != len(e.District.Schools) {
+			t.Fatalf("bureau.fuxin: %d %d", status, len(apptest.Items(t, body)))
 		}
-		// Reach below the school level: a 海州区 school's classes yes, 新邱区's no.
-		hz := e.login("bureau.haizhou")
-		if status, _ := hz.do(http.MethodGet, fmt.Sprintf("/api/v1/schools/%d/classes", e.hz1().ID), nil); status != 200 {
+
+		hz := e.Login("bureau.haizhou")
+		if status, _ := hz.Do(http.MethodGet, fmt.Sprintf("/api/v1/schools/%d/classes", e.HZ1().ID), nil); status != 200 {
 			t.Errorf("bureau.haizhou on a 海州区 school: %d", status)
 		}
-		if status, _ := hz.do(http.MethodGet, fmt.Sprintf("/api/v1/schools/%d/classes", e.school("阜新市新邱区第一小学").ID), nil); status != 404 {
+		if status, _ := hz.Do(http.MethodGet, fmt.Sprintf("/api/v1/schools/%d/classes", e.School("阜新市新邱区第一小学").ID), nil); status != 404 {
 			t.Errorf("bureau.haizhou on a 新邱区 school: %d", status)
 		}
-		// Schools list is for bureau and admin only.
-		if status, _ := e.login("teacher.hz1").do(http.MethodGet, "/api/v1/schools", nil); status != 403 {
+
+		if status, _ := e.Login("teacher.hz1").Do(http.MethodGet, "/api/v1/schools", nil); status != 403 {
 			t.Errorf("teacher on /schools: %d", status)
 		}
 	})
+
 }
 
 func TestOperations(t *testing.T) {
-	e := newEnv(t, "sqlite")
+	e := apptest.New(t, "sqlite")
 	for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ready"} {
 		resp, err := http.Get(e.HTTP.URL + path)
 		if err != nil || resp.StatusCode != 200 {
@@ -266,7 +276,7 @@ func TestOperations(t *testing.T) {
 		resp.Body.Close()
 		_ = want
 	}
-	e.login("admin")
+	e.Login("admin")
 	resp, err := http.Get(e.HTTP.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)

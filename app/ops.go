@@ -15,9 +15,9 @@ import (
 
 func (s *Server) opsRoutes() {
 	g := s.E.Group("")
-	s.route(g, http.MethodGet, "/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok") }, Public())
-	s.route(g, http.MethodGet, "/readyz", s.ready, Public())
-	s.route(g, http.MethodGet, "/metrics", echo.WrapHandler(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})), Public())
+	s.Route(g, http.MethodGet, "/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok") }, Public())
+	s.Route(g, http.MethodGet, "/readyz", s.ready, Public())
+	s.Route(g, http.MethodGet, "/metrics", echo.WrapHandler(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})), Public())
 }
 
 func (s *Server) ready(c echo.Context) error {
@@ -81,8 +81,8 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err)
 		}
 		attrs := []any{"method", c.Request().Method, "route", c.Path(), "path", c.Request().URL.Path,
-			"status", c.Response().Status, "ms", time.Since(start).Milliseconds(), "request_id", requestID(c), "ip", c.RealIP()}
-		if v := viewerOf(c); v != nil {
+			"status", c.Response().Status, "ms", time.Since(start).Milliseconds(), "request_id", RequestID(c), "ip", c.RealIP()}
+		if v := ViewerOf(c); v != nil {
 			attrs = append(attrs, "user_id", v.User.ID)
 		}
 		slog.Info("request", attrs...)

@@ -33,7 +33,7 @@ func Allow(resource, action string, scope Scope) Permission {
 }
 
 // route registers a handler with its declared permission.
-func (s *Server) route(g *echo.Group, method, path string, h echo.HandlerFunc, p Permission) {
+func (s *Server) Route(g *echo.Group, method, path string, h echo.HandlerFunc, p Permission) {
 	r := g.Add(method, path, h, s.authorize(p))
 	s.perms[r.Method+" "+r.Path] = p
 }
@@ -50,9 +50,9 @@ func (s *Server) authorize(p Permission) echo.MiddlewareFunc {
 			if p.Public {
 				return next(c)
 			}
-			v := viewerOf(c)
+			v := ViewerOf(c)
 			if v == nil {
-				return errUnauthenticated
+				return ErrUnauthenticated
 			}
 			if p.SignedIn {
 				return next(c)
@@ -63,7 +63,7 @@ func (s *Server) authorize(p Permission) echo.MiddlewareFunc {
 					return err
 				}
 				if !ok {
-					return errForbidden
+					return ErrForbidden
 				}
 				return next(c)
 			}
@@ -79,7 +79,7 @@ func (s *Server) authorize(p Permission) echo.MiddlewareFunc {
 				if !reaches {
 					return models.ErrNotFound // another school's: don't reveal it exists
 				}
-				return errForbidden
+				return ErrForbidden
 			}
 			c.Set(targetKey, t)
 			return next(c)
@@ -96,12 +96,13 @@ func TargetOf(c echo.Context) models.Target {
 }
 
 var (
-	errUnauthenticated = &models.Error{Kind: models.KindUnauthorized, Code: "unauthenticated", MsgID: "auth.required"}
-	errForbidden       = &models.Error{Kind: models.KindForbidden, Code: "forbidden", MsgID: "error.forbidden"}
+	ErrUnauthenticated = &models.Error{Kind: models.KindUnauthorized, Code: "unauthenticated", MsgID: "auth.required"}
+	ErrForbidden       = &models.Error{Kind: models.KindForbidden, Code: "forbidden", MsgID: "error.forbidden"}
 )
 
 // paramID parses an integer path parameter; a bad one is a 404, like a missing row.
-func paramID(c echo.Context, name string) (int64, error) {
+func ParamID(c echo.Context, name string) (_ int64, err error) {
+	defer models.Wrap(&err, "app.ParamID")
 	id, err := strconv.ParseInt(c.Param(name), 10, 64)
 	if err != nil || id <= 0 {
 		return 0, models.ErrNotFound
@@ -112,7 +113,7 @@ func paramID(c echo.Context, name string) (int64, error) {
 // SchoolParam scopes a route to the school in path parameter name.
 func SchoolParam(name string) Scope {
 	return func(c echo.Context, s *Server) (models.Target, error) {
-		id, err := paramID(c, name)
+		id, err := ParamID(c, name)
 		if err != nil {
 			return models.Target{}, err
 		}
@@ -124,7 +125,7 @@ func SchoolParam(name string) Scope {
 // name, and keeps the class for the handler (ClassOf).
 func ClassParam(name string) Scope {
 	return func(c echo.Context, s *Server) (models.Target, error) {
-		id, err := paramID(c, name)
+		id, err := ParamID(c, name)
 		if err != nil {
 			return models.Target{}, err
 		}
@@ -160,7 +161,7 @@ func RegionParam(name string) Scope {
 // id in path parameter name and returns the school id of that row.
 func SchoolOf(name string, lookup func(c echo.Context, s *Server, id int64) (int64, error)) Scope {
 	return func(c echo.Context, s *Server) (models.Target, error) {
-		id, err := paramID(c, name)
+		id, err := ParamID(c, name)
 		if err != nil {
 			return models.Target{}, err
 		}
@@ -173,3 +174,18 @@ func SchoolOf(name string, lookup func(c echo.Context, s *Server, id int64) (int
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// SetClass keeps a class a scope resolved for the handler (ClassOf).
+func SetClass(c echo.Context, cl *models.Class) { c.Set(classKey, cl) }
+
+// SetViewer signs a request in as v, for routes that authenticate by other
+// means than a session (the calendar feed's token).
+func SetViewer(c echo.Context, v *Viewer) { c.Set(viewerKey, v) }
+
+// SchoolItem is a school in API lists.
+type SchoolItem struct {
+	ID         int64  `json:"id"`
+	Name       string `json:"name"`
+	RegionCode string `json:"region_code"`
+	Stage      string `json:"stage"`
+}

@@ -37,10 +37,33 @@ type Server struct {
 	views   *views.Renderer
 	perms   map[string]Permission // "METHOD path" → declared permission
 	metrics *metrics
+	links   []HomeLink // home tiles, added by the areas as they register
 }
 
+// Area registers one part of the product: its routes, each with its
+// declared permission, and its home tiles. The server calls each area it is
+// given, in order (the one list is jianfu/app/areas).
+type Area func(r Router, d Deps)
+
+// Router is how an area registers its routes and home tiles.
+type Router interface {
+	// Group is an Echo group for prefix; register on it through Route.
+	Group(prefix string) *echo.Group
+	// Route registers h with its declared permission.
+	Route(g *echo.Group, method, path string, h echo.HandlerFunc, p Permission)
+	// AddHomeLinks adds tiles to the home page of the links' roles.
+	AddHomeLinks(l ...HomeLink)
+	// Use adds a middleware in front of every route.
+	Use(m ...echo.MiddlewareFunc)
+}
+
+// Deps is what an area's handlers use of the kernel: the database, the
+// authorizer, the configuration and the rendering and form helpers.
+type Deps struct{ *Server }
+
 // New builds a ready-to-serve server on a migrated database.
-func New(cfg Config, db *gorm.DB) (*Server, error) {
+func New(cfg Config, db *gorm.DB, areas ...Area) (_ *Server, err error) {
+	defer models.Wrap(&err, "app.New")
 	if cfg.Addr == "" {
 		cfg.Addr = ":8080"
 	}
@@ -90,29 +113,33 @@ func New(cfg Config, db *gorm.DB) (*Server, error) {
 			return &models.Error{Kind: models.KindForbidden, Code: "csrf_invalid", MsgID: "error.csrf", Err: err}
 		},
 	}))
-	s.routes()
+	s.routes(areas)
 	return s, nil
 }
 
-func (s *Server) routes() {
+func (s *Server) routes(areas []Area) {
 	static := http.FileServer(http.FS(views.Static()))
-	s.route(s.E.Group(""), http.MethodGet, "/static/*", echo.WrapHandler(http.StripPrefix("/static/", cacheFor(static, 24*time.Hour))), Public())
+	s.Route(s.E.Group(""), http.MethodGet, "/static/*", echo.WrapHandler(http.StripPrefix("/static/", cacheFor(static, 24*time.Hour))), Public())
 	s.opsRoutes()
 	s.authRoutes()
-	s.coreRoutes()
+	s.homeRoutes()
 	for _, area := range areas {
-		area(s)
+		area(s, Deps{s})
 	}
 }
 
-// areas are the route sets of each part of the product; each area file adds
-// itself in an init func, so areas never edit this file.
-var areas []func(*Server)
+// Group is an Echo group for prefix (Router).
+func (s *Server) Group(prefix string) *echo.Group { return s.E.Group(prefix) }
 
-func registerArea(fn func(*Server)) { areas = append(areas, fn) }
+// Use adds middleware in front of every route (Router).
+func (s *Server) Use(m ...echo.MiddlewareFunc) { s.E.Use(m...) }
+
+// AddHomeLinks adds home tiles (Router).
+func (s *Server) AddHomeLinks(l ...HomeLink) { s.links = append(s.links, l...) }
 
 // Start serves until ctx is cancelled, then drains in-flight requests.
-func (s *Server) Start(ctx context.Context) error {
+func (s *Server) Start(ctx context.Context) (err error) {
+	defer models.Wrap(&err, "app.Start")
 	errc := make(chan error, 1)
 	go func() {
 		slog.Info("serving", "addr", s.Cfg.Addr, "db", string(models.DialectOf(s.DB)))

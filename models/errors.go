@@ -82,3 +82,22 @@ func AsError(err error) (*Error, bool) {
 	ok := errors.As(err, &e)
 	return e, ok
 }
+
+// Wrap adds where an error came from, in the style of pkgsite's
+// derrors.Wrap: `defer models.Wrap(&err, "CreateHomework(class %d)", id)` at
+// the top of a function that can fail. A user-facing *Error passes through
+// unchanged (its code and message are already the answer); anything else —
+// a database or I/O failure — gets the operation prefixed with %w, so
+// errors.Is/As still see the cause.
+func Wrap(errp *error, format string, args ...any) {
+	if *errp == nil {
+		return
+	}
+	var e *Error
+	if errors.As(*errp, &e) {
+		return
+	}
+	*errp = fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), *errp)
+}
+
+func wrap(errp *error, format string, args ...any) { Wrap(errp, format, args...) }

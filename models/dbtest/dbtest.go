@@ -99,9 +99,11 @@ func openPostgres(tb testing.TB) *gorm.DB {
 // second server in a test): the SQLite path or the PostgreSQL schema URL.
 func URL(db *gorm.DB) string {
 	if models.DialectOf(db) == models.Postgres {
-		var sp string
+		var sp, name string
 		db.Raw("SHOW search_path").Scan(&sp)
+		db.Raw("SELECT current_database()").Scan(&name)
 		u, _ := url.Parse(os.Getenv("TEST_DATABASE_URL"))
+		u.Path = "/" + name
 		q := u.Query()
 		q.Set("search_path", sp)
 		u.RawQuery = q.Encode()

@@ -1,0 +1,9 @@
+package admin
+
+import "jianfu/app"
+
+// handlers are the admin area's HTTP handlers over the kernel's dependencies.
+type handlers struct {
+	app.Deps
+	r app.Router
+}

@@ -1,0 +1,9 @@
+package homework
+
+import "jianfu/app"
+
+// handlers are the homework area's HTTP handlers over the kernel's dependencies.
+type handlers struct {
+	app.Deps
+	r app.Router
+}
