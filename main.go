@@ -47,7 +47,7 @@ usage:
   jianfu indicators rebuild [--school ID] [--from YYYY-MM-DD --to YYYY-MM-DD]
                                                     recompute the dashboard's rollup rows from raw data
 
-environment: DATABASE_URL, ADDR, COOKIE_SECURE=1, TRUST_PROXY=1, LOG_LEVEL=debug|info|warn, TZ
+environment: DATABASE_URL, DATABASE_REPLICA_URL (a streaming standby for dashboards and exports), ADDR, COOKIE_SECURE=1, TRUST_PROXY=1, LOG_LEVEL=debug|info|warn, TZ
 `
 
 func main() {
@@ -124,7 +124,8 @@ func serve(ctx context.Context, args []string, demo bool) error {
 	if err != nil {
 		return err
 	}
-	cfg := app.Config{Addr: *addr, DatabaseURL: *dbURL, SecureCookies: os.Getenv("COOKIE_SECURE") == "1", TrustProxy: os.Getenv("TRUST_PROXY") == "1"}
+	cfg := app.Config{Addr: *addr, DatabaseURL: *dbURL, SecureCookies: os.Getenv("COOKIE_SECURE") == "1", TrustProxy: os.Getenv("TRUST_PROXY") == "1",
+		ReplicaURL: os.Getenv("DATABASE_REPLICA_URL")}
 	srv, err := areas.NewServer(cfg, db)
 	if err != nil {
 		return err

@@ -25,7 +25,10 @@ type Config struct {
 	DatabaseURL   string // DATABASE_URL; empty means the embedded SQLite file
 	SecureCookies bool   // COOKIE_SECURE: set behind TLS
 	TrustProxy    bool   // TRUST_PROXY: take the client IP from X-Forwarded-For (behind a load balancer)
-	Now           func() time.Time
+	// ReplicaURL (DATABASE_REPLICA_URL) names a PostgreSQL streaming standby
+	// for the reads that may lag: dashboards, exports, reports. Empty: none.
+	ReplicaURL string
+	Now        func() time.Time
 }
 
 // Server wires the database, the authorizer, the views and the routes.
@@ -33,6 +36,7 @@ type Server struct {
 	Cfg     Config
 	DB      *gorm.DB
 	Authz   *models.Authorizer
+	Reads   *models.Replica // reads that may lag: the standby while it is up, else DB
 	E       *echo.Echo
 	views   *views.Renderer
 	perms   map[string]Permission // "METHOD path" → declared permission
@@ -85,7 +89,12 @@ func New(cfg Config, db *gorm.DB, areas ...Area) (_ *Server, err error) {
 	} else {
 		e.IPExtractor = echo.ExtractIPDirect()
 	}
-	s := &Server{Cfg: cfg, DB: db, Authz: az, E: e, views: r, perms: map[string]Permission{}, metrics: newMetrics()}
+	reads, err := models.OpenReplica(db, cfg.ReplicaURL, models.ReplicaCheckInterval)
+	if err != nil {
+		az.Close()
+		return nil, err
+	}
+	s := &Server{Cfg: cfg, DB: db, Authz: az, Reads: reads, E: e, views: r, perms: map[string]Permission{}, metrics: newMetrics()}
 	e.Validator = newValidator()
 	e.HTTPErrorHandler = s.handleError
 	e.Renderer = s
@@ -159,8 +168,12 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	return s.E.Shutdown(sctx)
 }
 
-// Close releases what New started: the policy watcher's connection.
-func (s *Server) Close() { s.Authz.Close() }
+// Close releases what New started: the policy watcher's connection and the
+// read replica's.
+func (s *Server) Close() {
+	s.Authz.Close()
+	s.Reads.Close()
+}
 
 func cacheFor(h http.Handler, d time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

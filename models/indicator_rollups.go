@@ -2,6 +2,8 @@ package models
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -53,6 +55,7 @@ type IndicatorRollup struct {
 	ToDate    string
 	Students  int64
 	Vals      string // JSON object: indicator key → value
+	Sources   string // TrackedSignature of the sources the values came from
 	Version   int64
 	UpdatedAt time.Time
 }
@@ -108,6 +111,41 @@ func encodeVals(m map[string]float64) string {
 	}
 	b, _ := json.Marshal(m) // map[string]float64 of finite numbers always encodes
 	return string(b)
+}
+
+// trackedSource reports whether a source's values are kept in the rollup
+// rows: it declares the tables it reads, so the outbox follows its inputs.
+// A source without tables (a test fixture, a source under construction) is
+// computed live on every dashboard read.
+func trackedSource(src IndicatorSource) bool { return len(src.Tables) > 0 }
+
+// TrackedSignature names the set of tracked sources and their keys: a row
+// computed under another set (an indicator added since) is not used, and
+// RollIndicatorPeriods rebuilds it.
+func TrackedSignature() string {
+	var keys []string
+	for _, src := range IndicatorSources() {
+		if !trackedSource(src) {
+			continue
+		}
+		for _, d := range src.Defs {
+			keys = append(keys, src.Group+":"+d.Key)
+		}
+		keys = append(keys, "tables:"+strings.Join(src.Tables, ","))
+	}
+	sort.Strings(keys)
+	h := sha256.Sum256([]byte(strings.Join(keys, "\n")))
+	return hex.EncodeToString(h[:8])
+}
+
+// hasLiveSources reports whether some registered source is not tracked.
+func hasLiveSources() bool {
+	for _, src := range IndicatorSources() {
+		if !trackedSource(src) {
+			return true
+		}
+	}
+	return false
 }
 
 // IndicatorTables lists the tables whose writes change some indicator: the
@@ -290,6 +328,7 @@ func refreshRollups(ctx context.Context, tx *gorm.DB, schools []int64, periods [
 	}
 	version := time.Now().UnixNano()
 	now := time.Now().UTC()
+	sig := TrackedSignature()
 	for i := 0; i < len(schools); i += 500 {
 		chunk := schools[i:min(i+500, len(schools))]
 		students, err := studentCountsOf(ctx, tx, chunk)
@@ -297,18 +336,18 @@ func refreshRollups(ctx context.Context, tx *gorm.DB, schools []int64, periods [
 			return err
 		}
 		for _, p := range periods {
-			vals, err := ComputeIndicators(ctx, tx, chunk, p.From, p.To)
+			vals, err := computeSources(ctx, tx, chunk, p.From, p.To, trackedSource)
 			if err != nil {
 				return err
 			}
 			rows := make([]IndicatorRollup, 0, len(chunk))
 			for _, id := range chunk {
 				rows = append(rows, IndicatorRollup{SchoolID: id, Period: p.Key, FromDate: p.From, ToDate: p.To,
-					Students: students[id], Vals: encodeVals(vals[id]), Version: version, UpdatedAt: now})
+					Students: students[id], Vals: encodeVals(vals[id]), Sources: sig, Version: version, UpdatedAt: now})
 			}
 			if err := tx.Clauses(clause.OnConflict{
 				Columns:   []clause.Column{{Name: "school_id"}, {Name: "period"}},
-				DoUpdates: clause.AssignmentColumns([]string{"from_date", "to_date", "students", "vals", "version", "updated_at"}),
+				DoUpdates: clause.AssignmentColumns([]string{"from_date", "to_date", "students", "vals", "sources", "version", "updated_at"}),
 			}).CreateInBatches(&rows, 200).Error; err != nil {
 				return err
 			}
@@ -394,8 +433,9 @@ func refreshRegionRollups(ctx context.Context, tx *gorm.DB, schools []int64, per
 	if len(codes) == 0 {
 		return nil
 	}
-	defs := IndicatorDefs()
+	defs := trackedDefs()
 	now := time.Now().UTC()
+	sig := TrackedSignature()
 	for _, p := range periods {
 		var rows []IndicatorRollup
 		if err := tx.Where("period = ?", p.Key).Order("school_id").Find(&rows).Error; err != nil {
@@ -420,7 +460,7 @@ func refreshRegionRollups(ctx context.Context, tx *gorm.DB, schools []int64, per
 			var values []map[string]float64
 			var weights []float64
 			for _, l := range lines {
-				if !tree.under(l.region, code) || l.row.FromDate != p.From || l.row.ToDate != p.To {
+				if !tree.under(l.region, code) || l.row.FromDate != p.From || l.row.ToDate != p.To || l.row.Sources != sig {
 					continue
 				}
 				rr.Schools++
@@ -498,7 +538,7 @@ func RollIndicatorPeriods(ctx context.Context, db *gorm.DB, today string) ([]Ter
 		N                        int64
 	}
 	if err := db.WithContext(ctx).Model(&IndicatorRollup{}).Select("period, from_date, to_date, COUNT(*) AS n").
-		Group("period, from_date, to_date").Scan(&have).Error; err != nil {
+		Where("sources = ?", TrackedSignature()).Group("period, from_date, to_date").Scan(&have).Error; err != nil {
 		return nil, err
 	}
 	var schools int64
@@ -560,16 +600,18 @@ func RunIndicatorRollups(ctx context.Context, db *gorm.DB, interval time.Duratio
 }
 
 // SchoolRollups reads the rows of schools for period p that cover exactly
-// p's range; schools without such a row are listed in missing.
+// p's range under the current tracked sources; schools without such a row
+// are listed in missing.
 func SchoolRollups(ctx context.Context, db *gorm.DB, ids []int64, p TermRef) (rows map[int64]IndicatorRollup, missing []int64, err error) {
 	rows = make(map[int64]IndicatorRollup, len(ids))
+	sig := TrackedSignature()
 	for i := 0; i < len(ids); i += 1000 {
 		var got []IndicatorRollup
 		if err := db.WithContext(ctx).Where("period = ? AND school_id IN ?", p.Key, ids[i:min(i+1000, len(ids))]).Find(&got).Error; err != nil {
 			return nil, nil, err
 		}
 		for _, r := range got {
-			if r.FromDate == p.From && r.ToDate == p.To {
+			if r.FromDate == p.From && r.ToDate == p.To && r.Sources == sig {
 				rows[r.SchoolID] = r
 			}
 		}
@@ -604,4 +646,49 @@ func sortedIDs(ids []int64) []int64 {
 	out := slices.Clone(ids)
 	slices.Sort(out)
 	return out
+}
+
+// trackedDefs lists the definitions of the tracked sources.
+func trackedDefs() []IndicatorDef {
+	var out []IndicatorDef
+	for _, src := range IndicatorSources() {
+		if !trackedSource(src) {
+			continue
+		}
+		for _, d := range src.Defs {
+			if d.Group == "" {
+				d.Group = src.Group
+			}
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// DirtySchools lists the schools waiting in the outbox (a few at most: it
+// is drained every IndicatorDrainInterval).
+func DirtySchools(ctx context.Context, db *gorm.DB) (map[int64]bool, error) {
+	var ids []int64
+	if err := db.WithContext(ctx).Model(&IndicatorOutboxEntry{}).Distinct("school_id").Limit(5000).Pluck("school_id", &ids).Error; err != nil {
+		return nil, err
+	}
+	out := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, nil
+}
+
+// DashboardVersion names the state a region's dashboard over period was
+// built from: its pre-summed row's version and the outbox's last entry. A
+// cached dashboard is current while it does not change.
+func DashboardVersion(ctx context.Context, db *gorm.DB, code, period string) (string, error) {
+	var v struct {
+		Version int64
+		Outbox  int64
+	}
+	err := db.WithContext(ctx).Raw(`SELECT
+		COALESCE((SELECT version FROM region_indicator_rollups WHERE region_code = ? AND period = ?), 0) AS version,
+		COALESCE((SELECT MAX(id) FROM indicator_outbox), 0) AS outbox`, code, period).Scan(&v).Error
+	return fmt.Sprintf("%d-%d", v.Version, v.Outbox), err
 }

@@ -168,6 +168,10 @@ func TestIndicatorRollupsIncrementalEqualsRebuild(t *testing.T) {
 				t.Errorf("no %s write succeeded: the history does not exercise it", kind)
 			}
 		}
+		// Before the drain: the dirty schools are computed live.
+		if a, b := dashboardJSON(t, mustDashboard(t, db, false)), dashboardJSON(t, mustDashboard(t, db, true)); a != b {
+			t.Fatal("before the drain, the dashboard differs from the raw one")
+		}
 		if n, err := models.DrainIndicatorOutbox(ctx, db); err != nil || n == 0 {
 			t.Fatalf("drain: %d schools, %v", n, err)
 		}
@@ -319,4 +323,17 @@ func randomHistory(t *testing.T, ctx context.Context, db *gorm.DB, d *seed.Distr
 		}
 	}
 	return ok
+}
+
+func mustDashboard(t *testing.T, db *gorm.DB, raw bool) *models.Dashboard {
+	t.Helper()
+	build := models.BuildDashboard
+	if raw {
+		build = models.BuildDashboardRaw
+	}
+	d, err := build(context.Background(), db, "210900", "", rollupToday)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

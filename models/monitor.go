@@ -33,6 +33,12 @@ func IndicatorDefs() []IndicatorDef {
 // ComputeIndicators runs every registered source for the schools over
 // [from, to]; a school without a value for a key simply lacks the key.
 func ComputeIndicators(ctx context.Context, db *gorm.DB, schoolIDs []int64, from, to string) (map[int64]map[string]float64, error) {
+	return computeSources(ctx, db, schoolIDs, from, to, nil)
+}
+
+// computeSources is ComputeIndicators over the sources keep accepts (nil:
+// all).
+func computeSources(ctx context.Context, db *gorm.DB, schoolIDs []int64, from, to string, keep func(IndicatorSource) bool) (map[int64]map[string]float64, error) {
 	out := make(map[int64]map[string]float64, len(schoolIDs))
 	for _, id := range schoolIDs {
 		out[id] = map[string]float64{}
@@ -42,7 +48,12 @@ func ComputeIndicators(ctx context.Context, db *gorm.DB, schoolIDs []int64, from
 	}
 	// Sources read different rollups: run them side by side (each on its own
 	// connection) unless db is a transaction, which has only one.
-	srcs := IndicatorSources()
+	var srcs []IndicatorSource
+	for _, src := range IndicatorSources() {
+		if keep == nil || keep(src) {
+			srcs = append(srcs, src)
+		}
+	}
 	results := make([]map[int64]map[string]float64, len(srcs))
 	errs := make([]error, len(srcs))
 	// (db.DB() succeeds on a transaction too: ask the connection itself.)
@@ -417,7 +428,7 @@ func buildDashboard(ctx context.Context, db *gorm.DB, code, termKey, today strin
 	}
 	SortSchools(d.Schools, "", false)
 	var pre map[string]RegionIndicatorRollup
-	if !raw {
+	if !raw && !hasLiveSources() {
 		if pre, err = regionRollupRows(ctx, db, term); err != nil {
 			return nil, err
 		}
@@ -467,12 +478,40 @@ func schoolValues(ctx context.Context, db *gorm.DB, ids []int64, term TermRef, r
 		if err != nil {
 			return nil, nil, nil, err
 		}
+		// A school still waiting in the outbox has a stale row: computed
+		// live, so a dashboard never lags the writes it can see.
+		dirty, err := DirtySchools(ctx, db)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		for id := range dirty {
+			if _, ok := rows[id]; ok {
+				delete(rows, id)
+				missing = append(missing, id)
+			}
+		}
 		for id, r := range rows {
 			if vals[id], err = r.Values(); err != nil {
 				return nil, nil, nil, fmt.Errorf("indicator rollup of school %d: %w", id, err)
 			}
 			students[id] = float64(r.Students)
 			versions[id] = r.Version
+		}
+	}
+	if !raw && hasLiveSources() && len(missing) < len(ids) {
+		// Sources without tables are not in the rows: computed here.
+		var have []int64
+		for id := range versions {
+			have = append(have, id)
+		}
+		live, err := computeSources(ctx, db, have, term.From, term.To, func(src IndicatorSource) bool { return !trackedSource(src) })
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		for id, m := range live {
+			for k, v := range m {
+				vals[id][k] = v
+			}
 		}
 	}
 	if len(missing) == 0 {
@@ -665,4 +704,22 @@ func Groups(defs []IndicatorDef) []string {
 		}
 	}
 	return out
+}
+
+// ResolveRegionTerm is the term a dashboard of region code shows for key
+// (empty: the current one) on day today.
+func ResolveRegionTerm(ctx context.Context, db *gorm.DB, code, key, today string) (TermRef, error) {
+	codes, err := SubRegionCodes(ctx, db, code)
+	if err != nil {
+		return TermRef{}, err
+	}
+	schools, err := SchoolsInRegions(ctx, db, codes)
+	if err != nil {
+		return TermRef{}, err
+	}
+	ids := make([]int64, len(schools))
+	for i, s := range schools {
+		ids[i] = s.ID
+	}
+	return ResolveTerm(ctx, db, ids, key, today)
 }

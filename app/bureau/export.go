@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/xuri/excelize/v2"
@@ -49,38 +52,38 @@ func indicatorHeader(tr *views.Translator, def models.IndicatorDef) string {
 	return tr.T(def.MsgID) + "（" + tr.T("bureau.unit."+def.Unit) + "）"
 }
 
-// BuildWorkbook writes the dashboard as an xlsx workbook.
-func BuildWorkbook(d *models.Dashboard) (_ *excelize.File, err error) {
-	defer models.Wrap(&err, "bureau.BuildWorkbook")
+// WriteWorkbook writes the dashboard as an xlsx workbook to w. Every sheet
+// goes through excelize's StreamWriter, row by row: a province's workbook
+// (thousands of schools × every indicator) never sits in memory as cells.
+func WriteWorkbook(w io.Writer, d *models.Dashboard) (err error) {
+	defer models.Wrap(&err, "bureau.WriteWorkbook")
 	tr := views.NewTranslator("zh-CN")
 	f := excelize.NewFile()
+	defer f.Close()
 	summary := tr.T("bureau.sheet.summary")
 	if err := f.SetSheetName("Sheet1", summary); err != nil {
-		return nil, err
+		return err
 	}
 	bold, _ := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
 	pct, _ := f.NewStyle(&excelize.Style{NumFmt: 10}) // 0.00%
 	rows := exportRows(d)
 	kindLabel := func(k string) string { return tr.T("bureau.row." + k) }
 	// Summary: who, the attention score, open alerts and breached rules.
+	sw, err := f.NewStreamWriter(summary)
+	if err != nil {
+		return err
+	}
+	_ = sw.SetColWidth(3, 3, 32)
 	head := []any{tr.T("bureau.col.kind"), tr.T("bureau.col.id"), tr.T("bureau.col.name"), tr.T("bureau.col.region"),
 		tr.T("bureau.col.students"), tr.T("bureau.col.score"), tr.T("bureau.col.open_alerts"), tr.T("bureau.col.breaches")}
-	if err := f.SetSheetRow(summary, "A1", &head); err != nil {
-		return nil, err
+	if err := sw.SetRow("A1", head, excelize.RowOpts{StyleID: bold}); err != nil {
+		return err
 	}
-	_ = f.SetRowStyle(summary, 1, 1, bold)
 	line := 2
 	for _, s := range d.Schools {
-		breaches := ""
-		for i, b := range s.Breaches {
-			if i > 0 {
-				breaches += "、"
-			}
-			breaches += b
-		}
-		row := []any{kindLabel("school"), s.ID, s.Name, s.RegionCode, s.Students, s.Score, s.OpenAlerts, breaches}
-		if err := f.SetSheetRow(summary, "A"+strconv.Itoa(line), &row); err != nil {
-			return nil, err
+		row := []any{kindLabel("school"), s.ID, s.Name, s.RegionCode, s.Students, s.Score, s.OpenAlerts, strings.Join(s.Breaches, "、")}
+		if err := sw.SetRow("A"+strconv.Itoa(line), row); err != nil {
+			return err
 		}
 		line++
 	}
@@ -89,13 +92,14 @@ func BuildWorkbook(d *models.Dashboard) (_ *excelize.File, err error) {
 		if r.Code == d.Region.Code {
 			kind = "region"
 		}
-		row := []any{kindLabel(kind), r.Code, r.Name, r.Code, r.Students}
-		if err := f.SetSheetRow(summary, "A"+strconv.Itoa(line), &row); err != nil {
-			return nil, err
+		if err := sw.SetRow("A"+strconv.Itoa(line), []any{kindLabel(kind), r.Code, r.Name, r.Code, r.Students}); err != nil {
+			return err
 		}
 		line++
 	}
-	_ = f.SetColWidth(summary, "C", "C", 32)
+	if err := sw.Flush(); err != nil {
+		return err
+	}
 	// One sheet per indicator group.
 	for _, g := range models.Groups(d.Defs) {
 		var defs []models.IndicatorDef
@@ -109,39 +113,43 @@ func BuildWorkbook(d *models.Dashboard) (_ *excelize.File, err error) {
 			name = g
 		}
 		if _, err := f.NewSheet(name); err != nil {
-			return nil, err
+			return err
 		}
+		sw, err := f.NewStreamWriter(name)
+		if err != nil {
+			return err
+		}
+		_ = sw.SetColWidth(3, 3, 32)
 		head := []any{tr.T("bureau.col.kind"), tr.T("bureau.col.id"), tr.T("bureau.col.name"), tr.T("bureau.col.region")}
 		for _, def := range defs {
 			head = append(head, indicatorHeader(tr, def))
 		}
-		if err := f.SetSheetRow(name, "A1", &head); err != nil {
-			return nil, err
+		if err := sw.SetRow("A1", head, excelize.RowOpts{StyleID: bold}); err != nil {
+			return err
 		}
-		_ = f.SetRowStyle(name, 1, 1, bold)
+		row := make([]any, 0, 4+len(defs))
 		for i, r := range rows {
-			row := []any{kindLabel(r.Kind), r.ID, r.Name, r.RegionCode}
+			row = append(row[:0], kindLabel(r.Kind), r.ID, r.Name, r.RegionCode)
 			for _, def := range defs {
-				if v, ok := r.Values[def.Key]; ok {
-					row = append(row, v)
-				} else {
+				v, ok := r.Values[def.Key]
+				switch {
+				case !ok:
 					row = append(row, nil)
+				case def.Unit == "pct":
+					row = append(row, excelize.Cell{StyleID: pct, Value: v})
+				default:
+					row = append(row, v)
 				}
 			}
-			cell := "A" + strconv.Itoa(i+2)
-			if err := f.SetSheetRow(name, cell, &row); err != nil {
-				return nil, err
+			if err := sw.SetRow("A"+strconv.Itoa(i+2), row); err != nil {
+				return err
 			}
 		}
-		for j, def := range defs {
-			if def.Unit == "pct" {
-				col, _ := excelize.ColumnNumberToName(5 + j)
-				_ = f.SetColStyle(name, col, pct)
-			}
+		if err := sw.Flush(); err != nil {
+			return err
 		}
-		_ = f.SetColWidth(name, "C", "C", 32)
 	}
-	return f, nil
+	return f.Write(w)
 }
 
 func (s *handlers) exportXLSX(c echo.Context) error {
@@ -149,17 +157,16 @@ func (s *handlers) exportXLSX(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f, err := BuildWorkbook(d)
-	if err != nil {
-		return err
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="jianfu-%s-%s.xlsx"`, d.Region.Code, d.Term.Key))
+	h.Set(echo.HeaderContentType, xlsxMIME)
+	// Streamed to the client: a failure after the first byte can only cut
+	// the download short (the client sees a broken file, not a wrong one).
+	c.Response().WriteHeader(http.StatusOK)
+	if err := WriteWorkbook(c.Response(), d); err != nil {
+		slog.Error("xlsx export cut short", "err", err)
 	}
-	defer f.Close()
-	var buf bytes.Buffer
-	if err := f.Write(&buf); err != nil {
-		return err
-	}
-	c.Response().Header().Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="jianfu-%s-%s.xlsx"`, d.Region.Code, d.Term.Key))
-	return c.Blob(http.StatusOK, xlsxMIME, buf.Bytes())
+	return nil
 }
 
 func (s *handlers) exportCSV(c echo.Context) error {

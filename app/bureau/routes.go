@@ -19,7 +19,7 @@ import (
 // Routes registers the bureau area with the server: its routes, each with
 // its declared permission, and its home tiles.
 func Routes(r app.Router, d app.Deps) {
-	s := &handlers{Deps: d, r: r}
+	s := &handlers{Deps: d, r: r, dashboards: newDashboardCache()}
 	homeLinks(r)
 	s.bureauRoutes()
 }
@@ -34,10 +34,10 @@ func (s *handlers) bureauRoutes() {
 	alert := app.SchoolOf("id", func(c echo.Context, s *app.Server, id int64) (int64, error) {
 		return models.SchoolOfAlert(c.Request().Context(), s.DB, id)
 	})
-	s.r.Route(api, http.MethodGet, "/regions/:code/dashboard", s.apiDashboard, app.Allow("region", "read", region))
+	s.r.Route(api, http.MethodGet, "/regions/:code/dashboard", gzipped(s.apiDashboard), app.Allow("region", "read", region))
 	s.r.Route(api, http.MethodGet, "/regions/:code/trend", s.apiRegionTrend, app.Allow("region", "read", region))
 	s.r.Route(api, http.MethodGet, "/regions/:code/report.xlsx", s.exportXLSX, app.Allow("region", "read", region))
-	s.r.Route(api, http.MethodGet, "/regions/:code/report.csv", s.exportCSV, app.Allow("region", "read", region))
+	s.r.Route(api, http.MethodGet, "/regions/:code/report.csv", gzipped(s.exportCSV), app.Allow("region", "read", region))
 	s.r.Route(api, http.MethodGet, "/regions/:code/settings/bureau", s.apiBureauSettings, app.Allow("region", "read", region))
 	s.r.Route(api, http.MethodPut, "/regions/:code/settings/bureau", s.apiPutBureauSettings, app.Allow("setting", "write", region))
 	s.r.Route(api, http.MethodGet, "/schools/:school/indicators", s.apiSchoolIndicators, app.Allow("school", "read", school))
@@ -112,14 +112,6 @@ const complaintKey = "jianfu.complaint"
 func complaintOf(c echo.Context) *models.Complaint {
 	cp, _ := c.Get(complaintKey).(*models.Complaint)
 	return cp
-}
-
-func (s *handlers) apiDashboard(c echo.Context) error {
-	d, err := s.dashboard(c)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, d)
 }
 
 type trendResponse struct {

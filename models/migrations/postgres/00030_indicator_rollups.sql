@@ -14,6 +14,7 @@ CREATE TABLE indicator_rollups (
     to_date    TEXT NOT NULL,
     students   BIGINT NOT NULL DEFAULT 0,
     vals       TEXT NOT NULL DEFAULT '{}',
+    sources    TEXT NOT NULL DEFAULT '',
     version    BIGINT NOT NULL DEFAULT 0,
     updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     UNIQUE (school_id, period)
