@@ -18,6 +18,7 @@ const (
 	JobAlertEvaluation   = "alert_evaluation"
 	JobHomeworkReminders = "homework_reminders"
 	JobDailyReminders    = "daily_reminders"
+	JobSchoolYearParts   = "school_year_partitions"
 )
 
 // BureauJobs are the bureau monitoring jobs (times in the scheduler's
@@ -28,8 +29,14 @@ const (
 //   - head teachers of classes with no homework logged, 18:00 on weekdays
 //     (only when the homework area's class_day_loads table exists)
 //   - reports due or overdue, and the reminders other areas register, 08:00
+//   - the school-year partitions of this year and the next (PostgreSQL), 02:00
 func BureauJobs(db *gorm.DB) []Job {
 	return []Job{
+		{Name: JobSchoolYearParts, Def: gocron.CronJob("0 2 * * *", false), Period: DayPeriod,
+			Run: func(ctx context.Context, now time.Time, period string) (string, error) {
+				made, err := models.EnsureSchoolYearPartitions(ctx, db, period)
+				return fmt.Sprintf("created %v", made), err
+			}},
 		{Name: JobReportDrafts, Def: gocron.CronJob("30 0 * * *", false), Period: DayPeriod,
 			Run: func(ctx context.Context, now time.Time, period string) (string, error) {
 				n, err := models.EnsureReportDrafts(ctx, db, period)
