@@ -27,6 +27,9 @@ PORT=${PORT:-18412}
 BARE_PORT=${BARE_PORT:-18413}
 SKIP_SEED=${SKIP_SEED:-0}
 SKIP_SAVES=${SKIP_SAVES:-0}
+for tool in wrk pgbench psql curl python3; do
+  command -v "$tool" >/dev/null || { echo "bench.sh needs $tool (apt-get install wrk postgresql-client)"; exit 1; }
+done
 base="http://127.0.0.1:$PORT"
 work=$(mktemp -d)
 pids=()
@@ -41,7 +44,8 @@ CGO_ENABLED=0 go build -o "$work/barejson" ./scripts/barejson
 
 if [ "$SKIP_SEED" != 1 ]; then
   psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
-  "$work/jianfu" seed --schools "$SCHOOLS" --days "$DAYS" 2>/dev/null | head -1 | tee "$work/seed.txt"
+  "$work/jianfu" seed --schools "$SCHOOLS" --days "$DAYS" >"$work/seed.out" 2>/dev/null
+  head -1 "$work/seed.out" | tee "$work/seed.txt"
   rate=$(sed -nE 's/.* ([0-9]+) rows in bulk, ([0-9]+) rows\/s.*/\2/p' "$work/seed.txt")
   took=$(sed -nE 's/seeded [0-9]+ schools in ([^:]+):.*/\1/p' "$work/seed.txt")
   say "seed --schools $SCHOOLS --days $DAYS: $took, $rate rows/s = $(awk -v r="$rate" 'BEGIN{printf "%.2f", r/100000}')× the 100k rows/s goal"
