@@ -114,13 +114,10 @@ func (s *Server) loginSubmit(c echo.Context) error {
 	}
 	u, err := models.Authenticate(c.Request().Context(), s.DB, f.Username, f.Password, c.RealIP())
 	if err != nil {
-		e, ok := models.AsError(err)
-		if !ok {
-			return err
-		}
-		p := s.Page(c, "auth.login_title", loginPageData{Next: SafeNext(f.Next), Username: f.Username})
-		p.Error = Translator(c).T(e.MsgID, e.Params)
-		return s.RenderPageModel(c, statusOf[e.Kind], "auth/login", p)
+		return s.FormFailure(c, err, func(fe FormError) error {
+			return s.RenderWithError(c, fe.Status, "auth/login", "auth.login_title", fe.Message,
+				loginPageData{Next: SafeNext(f.Next), Username: f.Username})
+		})
 	}
 	token, err := models.CreateSession(c.Request().Context(), s.DB, u.ID, models.SessionCookie, c.RealIP(), c.Request().UserAgent())
 	if err != nil {

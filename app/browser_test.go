@@ -145,7 +145,7 @@ func TestBrowserEnglishSwitch(t *testing.T) {
 // browserStep bounds each browser step; browserLife bounds a whole browser.
 const (
 	browserStep = 20 * time.Second
-	browserLife = 4 * time.Minute
+	browserLife = 10 * time.Minute
 )
 
 // chromiumPath finds Chromium, or skips the test (fails it on CI).

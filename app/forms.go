@@ -16,10 +16,12 @@ type FormError struct {
 	Message string
 	Rule    string
 	Fields  map[string]string // form field name → translated message
+	Details map[string]any    // the error's details (violations, limits)
 }
 
 // FormFailure is the one answer to a refused form on every page. When err is
-// the user's to fix (malformed input, a rule, a conflict, throttling),
+// the user's to fix (malformed input, a rule, a conflict, throttling, a
+// wrong password),
 // rerender draws the same page again — the caller's data keeps what was
 // typed — with the message and the status from the error table. Anything
 // else (not found, forbidden, a database failure) passes through to the
@@ -30,12 +32,12 @@ func (s *Server) FormFailure(c echo.Context, err error, rerender func(f FormErro
 		return err
 	}
 	switch e.Kind {
-	case models.KindInvalid, models.KindRule, models.KindConflict, models.KindTooMany:
+	case models.KindInvalid, models.KindRule, models.KindConflict, models.KindTooMany, models.KindUnauthorized:
 	default:
 		return err
 	}
 	tr := Translator(c)
-	f := FormError{Status: StatusOf(err), Message: tr.T(e.MsgID, e.Params), Fields: map[string]string{}}
+	f := FormError{Status: StatusOf(err), Message: tr.T(e.MsgID, e.Params), Fields: map[string]string{}, Details: e.Details}
 	if r, ok := e.Details["rule"]; ok {
 		f.Rule = fmt.Sprint(r)
 	}

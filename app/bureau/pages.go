@@ -664,11 +664,9 @@ func (s *handlers) complaintFormSubmit(c echo.Context) error {
 		cp, err = s.fileComplaint(c, req)
 	}
 	if err != nil {
-		e, ok := models.AsError(err)
-		if !ok {
-			return err
-		}
-		return s.complaintForm(c, app.StatusOf(err), complaintFormData{Form: req}, app.Translator(c).T(e.MsgID, e.Params))
+		return s.FormFailure(c, err, func(fe app.FormError) error {
+			return s.complaintForm(c, fe.Status, complaintFormData{Form: req}, fe.Message)
+		})
 	}
 	t := tracked(cp)
 	return s.complaintForm(c, http.StatusCreated, complaintFormData{Filed: &t}, "")

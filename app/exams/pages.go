@@ -125,19 +125,17 @@ func (s *handlers) examsCreateForm(c echo.Context) error {
 		req.PaperBased = &f
 	}
 	refuse := func(err error) error {
-		e, ok := models.AsError(err)
-		if !ok {
-			return err
-		}
-		vs, _ := e.Details["violations"].([]violationOut)
-		if len(vs) == 0 {
-			vs = []violationOut{{Rule: fmt.Sprint(e.Details["rule"]), Message: app.Translator(c).T(e.MsgID, e.Params)}}
-		}
-		d, derr := s.examsPageData(c, echoForm, vs)
-		if derr != nil {
-			return derr
-		}
-		return s.RenderPage(c, app.StatusOf(err), "exams/calendar", "exams.title", d)
+		return s.FormFailure(c, err, func(fe app.FormError) error {
+			vs, _ := fe.Details["violations"].([]violationOut)
+			if len(vs) == 0 {
+				vs = []violationOut{{Rule: fe.Rule, Message: fe.Message}}
+			}
+			d, derr := s.examsPageData(c, echoForm, vs)
+			if derr != nil {
+				return derr
+			}
+			return s.RenderPage(c, fe.Status, "exams/calendar", "exams.title", d)
+		})
 	}
 	if err := c.Validate(&req); err != nil {
 		return refuse(err)

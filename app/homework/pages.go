@@ -146,18 +146,8 @@ func mineStatus(items []models.BoardItem, id int64) string {
 }
 
 // viewerToday is "today" in the viewer's first school (Shanghai otherwise).
-func (s *handlers) viewerToday(c echo.Context) string {
-	v := app.ViewerOf(c)
-	if v.User.SchoolID != nil {
-		if t, _, err := s.TodayAt(c, *v.User.SchoolID); err == nil {
-			return t
-		}
-	}
-	return models.School{}.Today(s.Cfg.Now())
-}
-
 func (s *handlers) pageHomeworkToday(c echo.Context) error {
-	date, err := dateParam(c, "date", s.viewerToday(c))
+	date, err := dateParam(c, "date", s.ViewerToday(c))
 	if err != nil {
 		return err
 	}
@@ -181,7 +171,7 @@ func (s *handlers) formCreateHomework(c echo.Context) error {
 		_, err = s.createHomework(c, app.ClassOf(c), f.homeworkRequest)
 	}
 	if err != nil {
-		data, derr := s.todayData(c, orToday(f.Date, s.viewerToday(c)), f)
+		data, derr := s.todayData(c, orToday(f.Date, s.ViewerToday(c)), f)
 		if derr != nil {
 			return derr
 		}
@@ -204,15 +194,13 @@ func (s *handlers) formEditHomework(c echo.Context) error {
 	}
 	res, err := s.updateHomework(c, req)
 	if err != nil {
-		e, ok := models.AsError(err)
-		if !ok || e.Kind != models.KindRule {
-			return err
-		}
-		data, derr := s.todayData(c, s.viewerToday(c), hwForm{})
-		if derr != nil {
-			return derr
-		}
-		return s.RefusePage(c, err, "homework/today", "homework.today_title", data)
+		return s.FormFailure(c, err, func(fe app.FormError) error {
+			data, derr := s.todayData(c, s.ViewerToday(c), hwForm{})
+			if derr != nil {
+				return derr
+			}
+			return s.RenderWithError(c, fe.Status, "homework/today", "homework.today_title", fe.Message, data)
+		})
 	}
 	return app.RedirectWithFlash(c, "/homework?date="+res.Item.Date, "homework.updated")
 }
@@ -334,18 +322,16 @@ func (s *handlers) formQuotas(c echo.Context) error {
 	}
 	start := monday(c.FormValue("start"))
 	if _, err := s.setQuotas(c, cl, quotas); err != nil {
-		e, ok := models.AsError(err)
-		if !ok || (e.Kind != models.KindRule && e.Kind != models.KindInvalid) {
-			return err
-		}
-		if _, perr := time.Parse(models.DateLayout, start); perr != nil {
-			start = monday(s.viewerToday(c))
-		}
-		data, derr := s.weekData(c, cl, start)
-		if derr != nil {
-			return derr
-		}
-		return s.RefusePage(c, err, "homework/week", "homework.week_title", data)
+		return s.FormFailure(c, err, func(fe app.FormError) error {
+			if _, perr := time.Parse(models.DateLayout, start); perr != nil {
+				start = monday(s.ViewerToday(c))
+			}
+			data, derr := s.weekData(c, cl, start)
+			if derr != nil {
+				return derr
+			}
+			return s.RenderWithError(c, fe.Status, "homework/week", "homework.week_title", fe.Message, data)
+		})
 	}
 	return app.RedirectWithFlash(c, fmt.Sprintf("/homework/classes/%d/week?start=%s", cl.ID, url.QueryEscape(start)), "homework.quotas_saved")
 }
@@ -442,7 +428,7 @@ func (s *handlers) pageParent(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	today := s.viewerToday(c)
+	today := s.ViewerToday(c)
 	date, err := dateParam(c, "date", today)
 	if err != nil {
 		return err
@@ -496,7 +482,7 @@ func (s *handlers) formFeedback(c echo.Context) error {
 	}
 	date := req.Date
 	if date == "" {
-		date = s.viewerToday(c)
+		date = s.ViewerToday(c)
 	}
 	return app.RedirectWithFlash(c, "/homework/parent?date="+url.QueryEscape(date), "homework.feedback_saved")
 }
