@@ -112,6 +112,11 @@ func (dc *dashboardCache) get(ctx context.Context, s *handlers, k dashKey) (*das
 		}
 		out = &dashEntry{d: d, version: v, at: time.Now(), pages: map[string]encodedPage{}}
 		dc.mu.Lock()
+		for old, e := range dc.m { // yesterday's builds and long-unused ones go
+			if old.today != k.today || time.Since(e.at) > 10*dashboardTTL {
+				delete(dc.m, old)
+			}
+		}
 		dc.m[k] = out
 		dc.mu.Unlock()
 		return nil
