@@ -29,14 +29,9 @@ const (
 //   - head teachers of classes with no homework logged, 18:00 on weekdays
 //     (only when the homework area's class_day_loads table exists)
 //   - reports due or overdue, and the reminders other areas register, 08:00
-//   - the school-year partitions of this year and the next (PostgreSQL), 02:00
 func BureauJobs(db *gorm.DB) []Job {
 	return []Job{
-		{Name: JobSchoolYearParts, Def: gocron.CronJob("0 2 * * *", false), Period: DayPeriod,
-			Run: func(ctx context.Context, now time.Time, period string) (string, error) {
-				made, err := models.EnsureSchoolYearPartitions(ctx, db, period)
-				return fmt.Sprintf("created %v", made), err
-			}},
+
 		{Name: JobReportDrafts, Def: gocron.CronJob("30 0 * * *", false), Period: DayPeriod,
 			Run: func(ctx context.Context, now time.Time, period string) (string, error) {
 				n, err := models.EnsureReportDrafts(ctx, db, period)
@@ -81,6 +76,18 @@ func BureauJobs(db *gorm.DB) []Job {
 				}
 				n, err := models.AddReminders(ctx, db, rs)
 				return fmt.Sprintf("sent %d", n), err
+			}},
+	}
+}
+
+// StorageJobs keep the storage in shape: the school-year partitions of
+// this year and the next (PostgreSQL; nothing on SQLite), daily at 02:00.
+func StorageJobs(db *gorm.DB) []Job {
+	return []Job{
+		{Name: JobSchoolYearParts, Def: gocron.CronJob("0 2 * * *", false), Period: DayPeriod,
+			Run: func(ctx context.Context, now time.Time, period string) (string, error) {
+				made, err := models.EnsureSchoolYearPartitions(ctx, db, period)
+				return fmt.Sprintf("created %v", made), err
 			}},
 	}
 }
