@@ -29,7 +29,13 @@ func startJobs(ctx context.Context, srv *app.Server) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := scheduler.New(scheduler.Options{DB: srv.DB, Now: srv.Cfg.Now}, append(append(scheduler.BureauJobs(srv.DB), scheduler.StorageJobs(srv.DB)...), hb))
+	// JOB_CATCHUP_DAYS: how many days back missed or failed periods are run
+	// again (default 3; -1 turns the catch-up off).
+	catchup, err := scheduler.CatchupDaysFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	s, err := scheduler.New(scheduler.Options{DB: srv.DB, Now: srv.Cfg.Now, CatchupDays: catchup}, append(append(scheduler.BureauJobs(srv.DB), scheduler.StorageJobs(srv.DB)...), hb))
 	if err != nil {
 		return nil, err
 	}

@@ -23,6 +23,7 @@ var statusOf = map[models.Kind]int{
 	models.KindForbidden:    http.StatusForbidden,
 	models.KindUnauthorized: http.StatusUnauthorized,
 	models.KindTooMany:      http.StatusTooManyRequests,
+	models.KindTooLarge:     http.StatusRequestEntityTooLarge,
 }
 
 // apiError is the body of every API error.

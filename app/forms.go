@@ -32,7 +32,7 @@ func (s *Server) FormFailure(c echo.Context, err error, rerender func(f FormErro
 		return err
 	}
 	switch e.Kind {
-	case models.KindInvalid, models.KindRule, models.KindConflict, models.KindTooMany, models.KindUnauthorized:
+	case models.KindInvalid, models.KindRule, models.KindConflict, models.KindTooMany, models.KindUnauthorized, models.KindTooLarge:
 	default:
 		return err
 	}

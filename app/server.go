@@ -42,6 +42,9 @@ type Server struct {
 	perms   map[string]Permission // "METHOD path" → declared permission
 	metrics *metrics
 	links   []HomeLink // home tiles, added by the areas as they register
+
+	// ownBodyLimit: "METHOD path" of routes that bound their body themselves.
+	ownBodyLimit map[string]bool
 }
 
 // Area registers one part of the product: its routes, each with its
@@ -94,7 +97,7 @@ func New(cfg Config, db *gorm.DB, areas ...Area) (_ *Server, err error) {
 		az.Close()
 		return nil, err
 	}
-	s := &Server{Cfg: cfg, DB: db, Authz: az, Reads: reads, E: e, views: r, perms: map[string]Permission{}, metrics: newMetrics()}
+	s := &Server{Cfg: cfg, DB: db, Authz: az, Reads: reads, E: e, views: r, perms: map[string]Permission{}, ownBodyLimit: map[string]bool{}, metrics: newMetrics()}
 	e.Validator = newValidator()
 	e.HTTPErrorHandler = s.handleError
 	e.Renderer = s
@@ -102,7 +105,10 @@ func New(cfg Config, db *gorm.DB, areas ...Area) (_ *Server, err error) {
 	e.Use(s.recoverPanics)
 	e.Use(s.logRequests)
 	e.Use(s.metrics.middleware)
-	e.Use(middleware.BodyLimit("8M"))
+	// 8 MiB for every request but the routes that check a limit of their
+	// own (a setting) and answer 413 naming it (see OwnBodyLimit).
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "8M",
+		Skipper: func(c echo.Context) bool { return s.ownBodyLimit[c.Request().Method+" "+c.Path()] }}))
 	e.Use(secureHeaders(cfg.SecureCookies))
 	e.Use(s.authenticate)
 	e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
@@ -142,6 +148,11 @@ func (s *Server) Group(prefix string) *echo.Group { return s.E.Group(prefix) }
 
 // Use adds middleware in front of every route (Router).
 func (s *Server) Use(m ...echo.MiddlewareFunc) { s.E.Use(m...) }
+
+// OwnBodyLimit exempts a registered route (its full path, as in
+// PermissionOf) from the server's 8 MiB body limit: its handler must bound
+// what it reads itself (http.MaxBytesReader) and answer 413 with its limit.
+func (s *Server) OwnBodyLimit(method, path string) { s.ownBodyLimit[method+" "+path] = true }
 
 // AddHomeLinks adds home tiles (Router).
 func (s *Server) AddHomeLinks(l ...HomeLink) { s.links = append(s.links, l...) }

@@ -95,28 +95,36 @@ const (
 
 // Program is an after-school offer of a school in a term.
 type Program struct {
-	ID            int64     `gorm:"primaryKey" json:"id"`
-	SchoolID      int64     `json:"school_id"`
-	TermID        int64     `json:"term_id"`
-	Name          string    `json:"name"`
-	Category      string    `json:"category"`
-	Description   string    `json:"description"`
-	Grades        string    `json:"-"` // "3,4,5"
-	Capacity      int       `json:"capacity"`
-	Room          string    `json:"room"`
-	RoomType      string    `json:"room_type"`
-	Mode          string    `json:"mode"`
-	FeeFen        int       `json:"fee_fen"`
-	FeeUnit       string    `json:"fee_unit"`
-	ApplyUntil    string    `json:"apply_until,omitempty"`
-	LotterySeed   string    `json:"lottery_seed,omitempty"`
-	DrillFlag     string    `json:"drill_flag,omitempty"` // the word that makes the name look like a subject drill (AS-06)
-	EnrolledCount int       `json:"enrolled"`
-	WaitlistCount int       `json:"waitlisted"`
-	AppliedCount  int       `json:"applied"`
-	QueueSeq      int       `json:"-"`
-	CreatedBy     *int64    `json:"-"`
-	CreatedAt     time.Time `json:"-"`
+	ID          int64  `gorm:"primaryKey" json:"id"`
+	SchoolID    int64  `json:"school_id"`
+	TermID      int64  `json:"term_id"`
+	Name        string `json:"name"`
+	Category    string `json:"category"`
+	Description string `json:"description"`
+	Grades      string `json:"-"` // "3,4,5"
+	Capacity    int    `json:"capacity"`
+	Room        string `json:"room"`
+	RoomType    string `json:"room_type"`
+	Mode        string `json:"mode"`
+	FeeFen      int    `json:"fee_fen"`
+	FeeUnit     string `json:"fee_unit"`
+	ApplyUntil  string `json:"apply_until,omitempty"`
+	LotterySeed string `json:"lottery_seed,omitempty"`
+	DrillFlag   string `json:"drill_flag,omitempty"` // the word that makes the name look like a subject drill (AS-06)
+	// Confirmation is "" for a program that needs none, ConfirmationPending
+	// for one whose name or description matches the new-lesson list (it
+	// takes no enrollment yet), ConfirmationConfirmed once the principal
+	// confirmed it with ConfirmReason (AS-06).
+	Confirmation  string     `json:"confirmation,omitempty"`
+	ConfirmReason string     `json:"confirm_reason,omitempty"`
+	ConfirmedBy   *int64     `json:"confirmed_by,omitempty"`
+	ConfirmedAt   *time.Time `json:"confirmed_at,omitempty"`
+	EnrolledCount int        `json:"enrolled"`
+	WaitlistCount int        `json:"waitlisted"`
+	AppliedCount  int        `json:"applied"`
+	QueueSeq      int        `json:"-"`
+	CreatedBy     *int64     `json:"-"`
+	CreatedAt     time.Time  `json:"-"`
 }
 
 // GradeList is the program's eligible grades.
@@ -471,6 +479,7 @@ func CreateProgram(ctx context.Context, db *gorm.DB, in ProgramInput) (*Program,
 	}
 	if ok, w := policies.LooksLikeSubjectDrill(in.Name + " " + in.Description); ok {
 		p.DrillFlag = w
+		p.Confirmation = ConfirmationPending
 	}
 	if a, ok := ActorFrom(ctx); ok && a.UserID > 0 {
 		p.CreatedBy = &a.UserID
@@ -540,6 +549,64 @@ func CreateProgram(ctx context.Context, db *gorm.DB, in ProgramInput) (*Program,
 		return nil, err
 	}
 	return &p, nil
+}
+
+// Program confirmation states (AS-06).
+const (
+	ConfirmationPending   = "pending"
+	ConfirmationConfirmed = "confirmed"
+)
+
+// ConfirmProgram is the principal's explicit confirmation, with a written
+// reason, that a program matching the new-lesson list is not new lessons
+// (AS-06); until then it takes no enrollment. Audited; the bureau sees the
+// confirmed programs (as.programs_confirmed_new_lesson) and the reasons.
+func ConfirmProgram(ctx context.Context, db *gorm.DB, schoolID, programID, userID int64, reason string) (*Program, error) {
+	reason = strings.TrimSpace(reason)
+	if !policies.IsSentence(reason, policies.MinConfirmReasonRunes) {
+		return nil, RuleError("confirm_reason_required", policies.RuleAS06, "as.program.confirm_reason",
+			map[string]any{"Min": policies.MinConfirmReasonRunes}, map[string]any{"min_chars": policies.MinConfirmReasonRunes})
+	}
+	if len([]rune(reason)) > 1000 {
+		return nil, Invalid("as.program.confirm_reason_long", nil)
+	}
+	var out Program
+	err := Tx(ctx, db, func(tx *gorm.DB) error {
+		p, err := lockProgram(tx, programID)
+		if err != nil {
+			return err
+		}
+		if p.SchoolID != schoolID {
+			return ErrNotFound
+		}
+		if p.Confirmation != ConfirmationPending {
+			return &Error{Kind: KindConflict, Code: "program_not_pending", MsgID: "as.program.not_pending"}
+		}
+		before := *p
+		now := time.Now().UTC()
+		p.Confirmation, p.ConfirmReason, p.ConfirmedBy, p.ConfirmedAt = ConfirmationConfirmed, reason, &userID, &now
+		if err := tx.Model(&Program{}).Where("id = ?", p.ID).Updates(map[string]any{"confirmation": p.Confirmation,
+			"confirm_reason": reason, "confirmed_by": userID, "confirmed_at": now}).Error; err != nil {
+			return err
+		}
+		if err := Audit(ctx, tx, schoolID, "confirm", "program", p.ID, before, *p); err != nil {
+			return err
+		}
+		out = *p
+		return RefreshTermRollup(ctx, tx, p.SchoolID, p.TermID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ConfirmedPrograms lists the programs of schools that the principal
+// confirmed or that still wait for it (the bureau's view of AS-06).
+func ConfirmedPrograms(ctx context.Context, db *gorm.DB, schoolIDs []int64) ([]Program, error) {
+	var out []Program
+	err := db.WithContext(ctx).Where("school_id IN ? AND confirmation <> ''", schoolIDs).Order("school_id, id").Find(&out).Error
+	return out, err
 }
 
 // checkProvider enforces AS-08: an outside provider must be on the vetted

@@ -35,19 +35,22 @@ var activeStatuses = []string{EnrollEnrolled, EnrollWaitlisted, EnrollApplied}
 // StaffEntry marks one a staff member entered on a guardian's written
 // request, which Note records.
 type Enrollment struct {
-	ID          int64     `gorm:"primaryKey" json:"id"`
-	SchoolID    int64     `json:"school_id"`
-	ProgramID   int64     `json:"program_id"`
-	StudentID   int64     `json:"student_id"`
-	Status      string    `json:"status"`
-	Position    int       `json:"position,omitempty"` // waitlist order
-	ChoiceRank  int       `json:"choice_rank,omitempty"`
-	RequestedBy *int64    `json:"requested_by,omitempty"`
-	StaffEntry  bool      `json:"staff_entry"`
-	Note        string    `json:"note,omitempty"`
-	FeeWaived   bool      `json:"fee_waived"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"-"`
+	ID          int64  `gorm:"primaryKey" json:"id"`
+	SchoolID    int64  `json:"school_id"`
+	ProgramID   int64  `json:"program_id"`
+	StudentID   int64  `json:"student_id"`
+	Status      string `json:"status"`
+	Position    int    `json:"position,omitempty"` // waitlist order
+	ChoiceRank  int    `json:"choice_rank,omitempty"`
+	RequestedBy *int64 `json:"requested_by,omitempty"`
+	StaffEntry  bool   `json:"staff_entry"`
+	Note        string `json:"note,omitempty"`
+	// RequestChannel is how the guardian asked staff (AS-04): paper_form,
+	// phone or in_person; empty for a guardian's own request.
+	RequestChannel string    `json:"request_channel,omitempty"`
+	FeeWaived      bool      `json:"fee_waived"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"-"`
 }
 
 // EnrollInput is a request to enroll a student.
@@ -56,7 +59,8 @@ type EnrollInput struct {
 	StudentID   int64
 	RequestedBy int64
 	Staff       bool   // entered by staff on a guardian's written request
-	Note        string // staff: the guardian's request (who, when, how)
+	Note        string // staff: the guardian's request (who, when, how), at least a sentence
+	Channel     string // staff: how the guardian asked (policies.RequestChannels)
 	Rank        int    // lottery: the choice's rank (1 = first); 0 = next
 	FeeWaived   bool   // AS-10: a student in need (staff only)
 	Today       string
@@ -95,8 +99,16 @@ func reasonError(code, msgID string, params, details map[string]any) *Error {
 // programs, the per-student maximum.
 func Enroll(ctx context.Context, db *gorm.DB, in EnrollInput) (*Enrollment, error) {
 	in.Note = strings.TrimSpace(in.Note)
-	if in.Staff && in.Note == "" {
-		return nil, RuleError("guardian_request_required", policies.RuleAS04, "as.enroll.note_required", nil, nil)
+	if in.Staff && !policies.IsSentence(in.Note, policies.MinStaffNoteRunes) {
+		return nil, RuleError("guardian_request_required", policies.RuleAS04, "as.enroll.note_required",
+			map[string]any{"Min": policies.MinStaffNoteRunes}, map[string]any{"min_chars": policies.MinStaffNoteRunes})
+	}
+	if in.Staff && !slices.Contains(policies.RequestChannels, in.Channel) {
+		return nil, RuleError("request_channel_required", policies.RuleAS04, "as.enroll.channel_required", nil,
+			map[string]any{"channels": policies.RequestChannels})
+	}
+	if !in.Staff {
+		in.Channel = ""
 	}
 	if len([]rune(in.Note)) > 500 {
 		return nil, Invalid("as.enroll.note_too_long", nil)
@@ -117,6 +129,9 @@ func Enroll(ctx context.Context, db *gorm.DB, in EnrollInput) (*Enrollment, erro
 		var cl Class
 		if err := tx.First(&cl, st.ClassID).Error; err != nil {
 			return err
+		}
+		if p.Confirmation == ConfirmationPending {
+			return RuleError("program_not_confirmed", policies.RuleAS06, "as.enroll.not_confirmed", map[string]any{"Program": p.Name}, nil)
 		}
 		if !p.Eligible(cl.Grade) {
 			return reasonError("grade_not_eligible", "as.enroll.grade", map[string]any{"Grade": cl.Grade}, map[string]any{"grade": cl.Grade})
@@ -170,7 +185,7 @@ func Enroll(ctx context.Context, db *gorm.DB, in EnrollInput) (*Enrollment, erro
 				return reasonError("slot_clash", "as.enroll.clash", map[string]any{"Program": op.Name}, map[string]any{"program_id": m.ProgramID})
 			}
 		}
-		e := Enrollment{SchoolID: p.SchoolID, ProgramID: p.ID, StudentID: st.ID, StaffEntry: in.Staff, Note: in.Note,
+		e := Enrollment{SchoolID: p.SchoolID, ProgramID: p.ID, StudentID: st.ID, StaffEntry: in.Staff, Note: in.Note, RequestChannel: in.Channel,
 			FeeWaived: in.FeeWaived && in.Staff, CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC()}
 		if in.RequestedBy > 0 {
 			e.RequestedBy = &in.RequestedBy
@@ -206,10 +221,8 @@ func Enroll(ctx context.Context, db *gorm.DB, in EnrollInput) (*Enrollment, erro
 			return err
 		}
 		out = e
-		if e.Status == EnrollEnrolled {
-			return RefreshTermRollup(ctx, tx, p.SchoolID, p.TermID)
-		}
-		return nil
+		// Every request changes demand (AS-03), not only a place.
+		return RefreshTermRollup(ctx, tx, p.SchoolID, p.TermID)
 	})
 	if err != nil {
 		return nil, err

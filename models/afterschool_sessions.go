@@ -309,7 +309,20 @@ type ASTermRollup struct {
 	StudentsEnrolled      int
 	TeachersTotal         int
 	TeachersParticipating int
-	UpdatedAt             time.Time
+	// AS-03 coverage: students whose guardians asked for a place (any live
+	// or lottery-refused request) and those who hold one; the school's
+	// grades and the grades with a program; the weekdays (bit 1<<weekday)
+	// the plan serves with at least one program running.
+	StudentsApplied int
+	StudentsPlaced  int
+	GradesTotal     int
+	GradesOffered   int
+	ServiceWeekdays int
+	// AS-06: programs that look like new lessons awaiting the principal's
+	// confirmation, and those confirmed with a written reason.
+	ProgramsUnconfirmed int
+	ProgramsConfirmed   int
+	UpdatedAt           time.Time
 }
 
 // TableName keeps the area prefix.
@@ -357,6 +370,7 @@ func RefreshTermRollup(ctx context.Context, tx *gorm.DB, schoolID, termID int64)
 		return err
 	}
 	r.HasPlan, r.PlanCompliant, r.DaysPerWeek, r.MinutesPerDay = false, false, 0, 0
+	planDays := 0
 	if plan != nil {
 		r.HasPlan, r.PlanCompliant = true, plan.Compliant
 		spec := plan.Spec()
@@ -366,6 +380,7 @@ func RefreshTermRollup(ctx context.Context, tx *gorm.DB, schoolID, termID int64)
 			}
 			m, _ := policies.CountedMinutes(d, spec.Segments)
 			if m > 0 {
+				planDays |= 1 << d.Weekday
 				r.DaysPerWeek++
 				if r.MinutesPerDay == 0 || m < r.MinutesPerDay {
 					r.MinutesPerDay = m
@@ -378,6 +393,49 @@ func RefreshTermRollup(ctx context.Context, tx *gorm.DB, schoolID, termID int64)
 		return err
 	}
 	r.Programs = int(n)
+	var progs []Program
+	if err := tx.Select("id, grades, confirmation").Where("school_id = ? AND term_id = ?", schoolID, termID).Find(&progs).Error; err != nil {
+		return err
+	}
+	offered := map[int]bool{}
+	r.ProgramsUnconfirmed, r.ProgramsConfirmed = 0, 0
+	for _, p := range progs {
+		for _, g := range p.GradeList() {
+			offered[g] = true
+		}
+		switch p.Confirmation {
+		case ConfirmationPending:
+			r.ProgramsUnconfirmed++
+		case ConfirmationConfirmed:
+			r.ProgramsConfirmed++
+		}
+	}
+	var sc School
+	if err := tx.First(&sc, schoolID).Error; err != nil {
+		return err
+	}
+	r.GradesTotal, r.GradesOffered = len(sc.Grades()), 0
+	for _, g := range sc.Grades() {
+		if offered[g] {
+			r.GradesOffered++
+		}
+	}
+	var weekdays []int
+	if err := tx.Model(&ProgramSlot{}).Joins("JOIN programs ON programs.id = program_slots.program_id").
+		Where("programs.school_id = ? AND programs.term_id = ?", schoolID, termID).Distinct("program_slots.weekday").Pluck("program_slots.weekday", &weekdays).Error; err != nil {
+		return err
+	}
+	r.ServiceWeekdays = 0
+	for _, wd := range weekdays {
+		r.ServiceWeekdays |= planDays & (1 << wd)
+	}
+	if err := tx.Model(&Enrollment{}).Joins("JOIN programs ON programs.id = enrollments.program_id").
+		Where("enrollments.school_id = ? AND enrollments.status IN ? AND programs.term_id = ?", schoolID,
+			[]string{EnrollEnrolled, EnrollWaitlisted, EnrollApplied, EnrollNotDrawn}, termID).
+		Distinct("enrollments.student_id").Count(&n).Error; err != nil {
+		return err
+	}
+	r.StudentsApplied = int(n)
 	if err := tx.Model(&Student{}).Where("school_id = ?", schoolID).Count(&n).Error; err != nil {
 		return err
 	}
@@ -388,6 +446,7 @@ func RefreshTermRollup(ctx context.Context, tx *gorm.DB, schoolID, termID int64)
 		return err
 	}
 	r.StudentsEnrolled = int(n)
+	r.StudentsPlaced = r.StudentsEnrolled
 	if err := tx.Raw(`SELECT COUNT(*) FROM (SELECT teacher_id FROM teaching_assignments WHERE school_id = ?
 		UNION SELECT head_teacher_id FROM classes WHERE school_id = ? AND head_teacher_id IS NOT NULL) t`, schoolID, schoolID).Scan(&n).Error; err != nil {
 		return err
@@ -427,28 +486,54 @@ func RefreshDailyRollup(ctx context.Context, tx *gorm.DB, schoolID int64, date s
 		"sessions_cancelled": agg.Cancelled, "present": agg.Present, "absent": agg.Absent, "excused": agg.Excused}).Error
 }
 
-// After-school indicator keys (group "afterschool").
+// After-school indicator keys (group "afterschool"). AS-03 is coverage:
+// service on every school day and a place for every student whose guardian
+// asks (demand met); participation is voluntary (AS-04), shown, never
+// alerted on.
 const (
 	IndOffersService        = "as.offers_service"
-	IndEnrolledPct          = "as.enrolled_pct"
+	IndParticipationPct     = "as.participation_pct"
 	IndDaysPerWeek          = "as.days_per_week"
 	IndMinutesPerDay        = "as.minutes_per_day"
 	IndAttendancePct        = "as.attendance_pct"
 	IndTeacherParticipation = "as.teacher_participation_pct"
 	IndPlanCompliant        = "as.plan_compliant"
+	IndSchoolDays           = "as.school_days"
+	IndServiceDaysPct       = "as.service_days_pct"
+	IndGradesTotal          = "as.grades_total"
+	IndGradesOfferedPct     = "as.grades_offered_pct"
+	IndStudentsApplied      = "as.students_applied"
+	IndDemandMetPct         = "as.demand_met_pct"
+	IndUnmetDemand          = "as.unmet_demand"
+	IndCoveragePct          = "as.coverage_pct"
+	IndProgramsUnconfirmed  = "as.programs_unconfirmed"
+	IndProgramsConfirmed    = "as.programs_confirmed_new_lesson"
+
+	// IndEnrolledPct is the former name of IndParticipationPct.
+	IndEnrolledPct = IndParticipationPct
 )
 
 func init() {
 	RegisterIndicators(IndicatorSource{
 		Group: "afterschool",
 		Defs: []IndicatorDef{
-			{Key: IndOffersService, Group: "afterschool", MsgID: "as.ind.offers_service", Unit: "ratio", HigherIsBetter: true},
-			{Key: IndEnrolledPct, Group: "afterschool", MsgID: "as.ind.enrolled_pct", Unit: "pct", HigherIsBetter: true},
-			{Key: IndDaysPerWeek, Group: "afterschool", MsgID: "as.ind.days_per_week", Unit: "days", HigherIsBetter: true},
-			{Key: IndMinutesPerDay, Group: "afterschool", MsgID: "as.ind.minutes_per_day", Unit: "minutes", HigherIsBetter: true},
-			{Key: IndAttendancePct, Group: "afterschool", MsgID: "as.ind.attendance_pct", Unit: "pct", HigherIsBetter: true},
-			{Key: IndTeacherParticipation, Group: "afterschool", MsgID: "as.ind.teacher_participation_pct", Unit: "pct", HigherIsBetter: true},
-			{Key: IndPlanCompliant, Group: "afterschool", MsgID: "as.ind.plan_compliant", Unit: "ratio", HigherIsBetter: true},
+			{Key: IndCoveragePct, MsgID: "as.ind.coverage_pct", Unit: "pct", HigherIsBetter: true, Agg: AggMin, Rule: policies.RuleAS03},
+			{Key: IndSchoolDays, MsgID: "as.ind.school_days", Unit: "count", Agg: AggSum, Rule: policies.RuleAS03},
+			{Key: IndServiceDaysPct, MsgID: "as.ind.service_days_pct", Unit: "pct", HigherIsBetter: true, Agg: AggShare, WeightKey: IndSchoolDays, Rule: policies.RuleAS03},
+			{Key: IndGradesTotal, MsgID: "as.ind.grades_total", Unit: "count", Agg: AggSum, Rule: policies.RuleAS03},
+			{Key: IndGradesOfferedPct, MsgID: "as.ind.grades_offered_pct", Unit: "pct", HigherIsBetter: true, Agg: AggShare, WeightKey: IndGradesTotal, Rule: policies.RuleAS03},
+			{Key: IndStudentsApplied, MsgID: "as.ind.students_applied", Unit: "count", Agg: AggSum, Rule: policies.RuleAS03},
+			{Key: IndDemandMetPct, MsgID: "as.ind.demand_met_pct", Unit: "pct", HigherIsBetter: true, Agg: AggShare, WeightKey: IndStudentsApplied, Rule: policies.RuleAS03},
+			{Key: IndUnmetDemand, MsgID: "as.ind.unmet_demand", Unit: "count", Agg: AggSum, Rule: policies.RuleAS03},
+			{Key: IndParticipationPct, MsgID: "as.ind.participation_pct", Unit: "pct", Agg: AggMean, Rule: policies.RuleAS04, NoAlert: true},
+			{Key: IndOffersService, MsgID: "as.ind.offers_service", Unit: "ratio", HigherIsBetter: true, Agg: AggShare, Rule: policies.RuleAS03},
+			{Key: IndDaysPerWeek, MsgID: "as.ind.days_per_week", Unit: "days", HigherIsBetter: true, Agg: AggMin, Rule: policies.RuleAS01},
+			{Key: IndMinutesPerDay, MsgID: "as.ind.minutes_per_day", Unit: "minutes", HigherIsBetter: true, Agg: AggMin, Rule: policies.RuleAS01},
+			{Key: IndAttendancePct, MsgID: "as.ind.attendance_pct", Unit: "pct", HigherIsBetter: true, Agg: AggMean, Rule: policies.RuleAS04, NoAlert: true},
+			{Key: IndTeacherParticipation, MsgID: "as.ind.teacher_participation_pct", Unit: "pct", HigherIsBetter: true, Agg: AggMean, Rule: policies.RuleAS09},
+			{Key: IndPlanCompliant, MsgID: "as.ind.plan_compliant", Unit: "ratio", HigherIsBetter: true, Agg: AggShare, Rule: policies.RuleAS01},
+			{Key: IndProgramsUnconfirmed, MsgID: "as.ind.programs_unconfirmed", Unit: "count", Agg: AggSum, Rule: policies.RuleAS06},
+			{Key: IndProgramsConfirmed, MsgID: "as.ind.programs_confirmed_new_lesson", Unit: "count", Agg: AggSum, Rule: policies.RuleAS06},
 		},
 		Tables:  []string{"as_term_rollups", "as_daily_rollups", "terms"},
 		Compute: computeASIndicators,
@@ -456,7 +541,9 @@ func init() {
 }
 
 // computeASIndicators reads the rollups: the term rollup of the term in
-// force at `to` and the daily rollups of [from, to].
+// force at `to`, the daily rollups of [from, to], and the school calendar
+// (terms, no-school days) for the school days. A share without its
+// denominator (no applications, no school days) is left out.
 func computeASIndicators(ctx context.Context, db *gorm.DB, schoolIDs []int64, from, to string) (map[int64]map[string]float64, error) {
 	out := make(map[int64]map[string]float64, len(schoolIDs))
 	if len(schoolIDs) == 0 {
@@ -465,9 +552,10 @@ func computeASIndicators(ctx context.Context, db *gorm.DB, schoolIDs []int64, fr
 	type termRow struct {
 		ASTermRollup
 		StartDate string
+		EndDate   string
 	}
 	var rows []termRow
-	err := db.WithContext(ctx).Table("as_term_rollups").Select("as_term_rollups.*, terms.start_date").
+	err := db.WithContext(ctx).Table("as_term_rollups").Select("as_term_rollups.*, terms.start_date, terms.end_date").
 		Joins("JOIN terms ON terms.id = as_term_rollups.term_id").
 		Where("as_term_rollups.school_id IN ? AND terms.start_date <= ?", schoolIDs, to).
 		Order("terms.start_date").Scan(&rows).Error
@@ -487,23 +575,77 @@ func computeASIndicators(ctx context.Context, db *gorm.DB, schoolIDs []int64, fr
 	if err != nil {
 		return nil, err
 	}
+	// Days without service: every session handled that day was cancelled.
+	var lost []struct {
+		SchoolID int64
+		Date     string
+	}
+	err = db.WithContext(ctx).Model(&ASDailyRollup{}).Select("school_id, date").
+		Where("school_id IN ? AND date BETWEEN ? AND ? AND sessions_cancelled > 0 AND sessions_held = 0", schoolIDs, from, to).Scan(&lost).Error
+	if err != nil {
+		return nil, err
+	}
+	lostDays := map[int64]map[string]bool{}
+	for _, l := range lost {
+		if lostDays[l.SchoolID] == nil {
+			lostDays[l.SchoolID] = map[string]bool{}
+		}
+		lostDays[l.SchoolID][l.Date] = true
+	}
+	var off []NoSchoolDay
+	if err := db.WithContext(ctx).Where("school_id IN ? AND date BETWEEN ? AND ?", schoolIDs, from, to).Find(&off).Error; err != nil {
+		return nil, err
+	}
+	offDays := map[int64]map[string]bool{}
+	for _, o := range off {
+		if offDays[o.SchoolID] == nil {
+			offDays[o.SchoolID] = map[string]bool{}
+		}
+		offDays[o.SchoolID][o.Date] = true
+	}
+	share := func(m map[string]float64, key string, a, b int) {
+		if b > 0 {
+			m[key] = float64(a) / float64(b)
+		}
+	}
 	for _, id := range schoolIDs {
-		m := map[string]float64{IndOffersService: 0, IndPlanCompliant: 0, IndEnrolledPct: 0, IndDaysPerWeek: 0, IndMinutesPerDay: 0}
-		if r, ok := latest[id]; ok {
-			if r.HasPlan && r.DaysPerWeek > 0 && r.Programs > 0 {
-				m[IndOffersService] = 1
+		r, ok := latest[id]
+		if !ok {
+			continue // no term rollup: the school has no after-school data at all
+		}
+		m := map[string]float64{IndOffersService: 0, IndPlanCompliant: 0, IndDaysPerWeek: float64(r.DaysPerWeek),
+			IndMinutesPerDay: float64(r.MinutesPerDay), IndProgramsUnconfirmed: float64(r.ProgramsUnconfirmed),
+			IndProgramsConfirmed: float64(r.ProgramsConfirmed)}
+		if r.HasPlan && r.DaysPerWeek > 0 && r.Programs > 0 {
+			m[IndOffersService] = 1
+		}
+		if r.HasPlan && r.PlanCompliant {
+			m[IndPlanCompliant] = 1
+		}
+		share(m, IndParticipationPct, r.StudentsEnrolled, r.StudentsTotal)
+		share(m, IndTeacherParticipation, r.TeachersParticipating, r.TeachersTotal)
+		if r.GradesTotal > 0 {
+			m[IndGradesTotal] = float64(r.GradesTotal)
+			share(m, IndGradesOfferedPct, r.GradesOffered, r.GradesTotal)
+		}
+		m[IndStudentsApplied] = float64(r.StudentsApplied)
+		m[IndUnmetDemand] = float64(r.StudentsApplied - r.StudentsPlaced)
+		share(m, IndDemandMetPct, r.StudentsPlaced, r.StudentsApplied)
+		schoolDays, serviceDays := serviceDays(from, to, r.StartDate, r.EndDate, r.ServiceWeekdays, offDays[id], lostDays[id])
+		if schoolDays > 0 {
+			m[IndSchoolDays] = float64(schoolDays)
+			share(m, IndServiceDaysPct, serviceDays, schoolDays)
+		}
+		// Coverage is the lower of service days and demand met: either
+		// falling short breaks 全覆盖 (AS-03).
+		cov, has := 1.0, false
+		for _, k := range []string{IndServiceDaysPct, IndDemandMetPct} {
+			if v, ok := m[k]; ok {
+				cov, has = min(cov, v), true
 			}
-			if r.HasPlan && r.PlanCompliant {
-				m[IndPlanCompliant] = 1
-			}
-			m[IndDaysPerWeek] = float64(r.DaysPerWeek)
-			m[IndMinutesPerDay] = float64(r.MinutesPerDay)
-			if r.StudentsTotal > 0 {
-				m[IndEnrolledPct] = float64(r.StudentsEnrolled) / float64(r.StudentsTotal)
-			}
-			if r.TeachersTotal > 0 {
-				m[IndTeacherParticipation] = float64(r.TeachersParticipating) / float64(r.TeachersTotal)
-			}
+		}
+		if has {
+			m[IndCoveragePct] = cov
 		}
 		out[id] = m
 	}
@@ -513,4 +655,34 @@ func computeASIndicators(ctx context.Context, db *gorm.DB, schoolIDs []int64, fr
 		}
 	}
 	return out, nil
+}
+
+// serviceDays counts the school days of [from, to] inside the term (a
+// weekday that is not a no-school day) and those with service: the plan
+// serves the weekday with a program running (weekdays, bit 1<<weekday) and
+// the day's sessions were not all cancelled.
+func serviceDays(from, to, termStart, termEnd string, weekdays int, off, lost map[string]bool) (school, service int) {
+	if from < termStart {
+		from = termStart
+	}
+	if to > termEnd {
+		to = termEnd
+	}
+	start, err1 := time.Parse(DateLayout, from)
+	end, err2 := time.Parse(DateLayout, to)
+	if err1 != nil || err2 != nil {
+		return 0, 0
+	}
+	for d := start; !d.After(end); d = d.AddDate(0, 0, 1) {
+		wd := int(d.Weekday())
+		ds := d.Format(DateLayout)
+		if wd == 0 || wd == 6 || off[ds] {
+			continue
+		}
+		school++
+		if weekdays&(1<<wd) != 0 && !lost[ds] {
+			service++
+		}
+	}
+	return school, service
 }

@@ -274,11 +274,12 @@ func init() {
 	RegisterIndicators(IndicatorSource{
 		Group: "complaints",
 		Defs: []IndicatorDef{
-			{Key: IndComplaintsFiled, Group: "complaints", MsgID: "ind.cp.filed", Unit: "count"},
-			{Key: IndComplaintsOpen, Group: "complaints", MsgID: "ind.cp.open", Unit: "count"},
-			{Key: IndComplaintsOverdue, Group: "complaints", MsgID: "ind.cp.overdue", Unit: "count"},
-			{Key: IndComplaintsFirstResponse, Group: "complaints", MsgID: "ind.cp.first_response", Unit: "hours", WeightKey: IndComplaintsFiled},
-			{Key: IndComplaintsClose, Group: "complaints", MsgID: "ind.cp.close", Unit: "hours", WeightKey: IndComplaintsFiled},
+			{Key: IndComplaintsFiled, Group: "complaints", MsgID: "ind.cp.filed", Unit: "count", Agg: AggSum, Rule: "MON-04"},
+			{Key: IndComplaintsOpen, Group: "complaints", MsgID: "ind.cp.open", Unit: "count", Agg: AggSum, Rule: "MON-04"},
+			{Key: IndComplaintsOverdue, Group: "complaints", MsgID: "ind.cp.overdue", Unit: "count", Agg: AggSum, Rule: "MON-04"},
+			// A region's value is the schools' medians averaged, weighted by complaints filed.
+			{Key: IndComplaintsFirstResponse, Group: "complaints", MsgID: "ind.cp.first_response", Unit: "hours", Agg: AggMean, WeightKey: IndComplaintsFiled, Rule: "MON-04"},
+			{Key: IndComplaintsClose, Group: "complaints", MsgID: "ind.cp.close", Unit: "hours", Agg: AggMean, WeightKey: IndComplaintsFiled, Rule: "MON-04"},
 		},
 		Tables:  []string{"complaints"},
 		Compute: complaintIndicators,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -172,7 +173,7 @@ func ExamRules(ctx context.Context, db *gorm.DB, school *School) (policies.ExamR
 		return r, err
 	}
 	_, err = LookupSetting(ctx, db, scopes, SettingExamRules, &r)
-	return r, err
+	return r.WithDefaults(), err
 }
 
 // PaperRules are the paper conventions of a school.
@@ -287,7 +288,7 @@ func checkLegality(ctx context.Context, tx *gorm.DB, school *School, e ExamEvent
 	if err != nil {
 		return nil, err
 	}
-	cal := policies.ExamCalendar{TermStart: term.StartDate, TermEnd: term.EndDate, NoSchool: !open}
+	cal := policies.ExamCalendar{TermStart: term.StartDate, TermEnd: term.EndDate, Semester: term.Semester, NoSchool: !open}
 	for _, o := range others {
 		cal.Others = append(cal.Others, planOf(o.ExamEvent, o.Subject))
 	}
@@ -527,6 +528,19 @@ func TransitionExam(ctx context.Context, db *gorm.DB, school *School, id int64, 
 			}
 			var paper ExamPaper
 			err := tx.Where("exam_id = ?", e.ID).First(&paper).Error
+			if e.PaperBased {
+				// A paper-based exam is approved on its paper: no paper, no
+				// check of EX-09/EX-10/EX-12, so no approval.
+				var items int64
+				if err == nil {
+					if cerr := tx.Model(&ExamItem{}).Where("exam_id = ?", e.ID).Count(&items).Error; cerr != nil {
+						return cerr
+					}
+				}
+				if (err != nil && errors.Is(err, gorm.ErrRecordNotFound)) || items == 0 {
+					return RuleError("paper_required", policies.RuleEX09, "exams.paper_required", nil, nil)
+				}
+			}
 			if err == nil && paper.Blocked {
 				items, err := examItems(ctx, tx, e.ID)
 				if err != nil {
@@ -773,17 +787,33 @@ func refreshDayStats(ctx context.Context, tx *gorm.DB, schoolID int64, date stri
 		Create(&st).Error
 }
 
-// ResultRow is one imported line: a student number and item scores.
-type ResultRow struct {
-	StudentNo string
-	Scores    []float64
-}
+// resultsBatch is how many rows one statement reads or writes: far under
+// SQLite's and PostgreSQL's bound variables (32766 and 65535) whatever the
+// file's size, and small enough that the pure-Go SQLite driver binds them
+// quickly (its cost per statement grows faster than the arguments).
+const resultsBatch = 200
 
 // ImportResults stores item scores of an exam's students and their levels
-// (EX-06), replacing earlier results of the same students. Every row must
-// name a student of the school in one of the exam's grades and have one
-// score per item within its points; any bad row refuses the whole import.
+// (EX-06); see ImportResultsSheet. Rows without a Line are numbered from 1.
 func ImportResults(ctx context.Context, db *gorm.DB, school *School, examID int64, rows []ResultRow) (int, error) {
+	sh := ResultsSheet{Rows: rows}
+	for i := range sh.Rows {
+		if sh.Rows[i].Line == 0 {
+			sh.Rows[i].Line = i + 1
+		}
+	}
+	return ImportResultsSheet(ctx, db, school, examID, sh)
+}
+
+// ImportResultsSheet stores item scores of an exam's students and their
+// levels (EX-06), replacing earlier results of the same students. Every row
+// must name a student of the school in one of the exam's grades, once, and
+// have one score per item within its points. Every bad cell is reported in
+// one ResultProblemsError and then nothing is stored; otherwise all rows
+// are stored in one transaction, read and written in batches the database
+// accepts.
+func ImportResultsSheet(ctx context.Context, db *gorm.DB, school *School, examID int64, sh ResultsSheet) (int, error) {
+	rows := sh.Rows
 	if len(rows) == 0 {
 		return 0, Invalid("exams.results_empty", nil)
 	}
@@ -811,13 +841,20 @@ func ImportResults(ctx context.Context, db *gorm.DB, school *School, examID int6
 		for _, it := range items {
 			full += it.Points
 		}
-		nos := make([]string, len(rows))
-		for i, r := range rows {
-			nos[i] = r.StudentNo
-		}
-		var students []Student
-		if err := tx.Where("school_id = ? AND student_no IN ?", school.ID, nos).Find(&students).Error; err != nil {
-			return err
+		byNo := map[string]Student{}
+		for start := 0; start < len(rows); start += resultsBatch {
+			end := min(start+resultsBatch, len(rows))
+			nos := make([]string, 0, end-start)
+			for _, r := range rows[start:end] {
+				nos = append(nos, r.StudentNo)
+			}
+			var students []Student
+			if err := tx.Where("school_id = ? AND student_no IN ?", school.ID, nos).Find(&students).Error; err != nil {
+				return err
+			}
+			for _, s := range students {
+				byNo[s.StudentNo] = s
+			}
 		}
 		classes, err := ClassesOfSchool(ctx, tx, school.ID)
 		if err != nil {
@@ -827,35 +864,60 @@ func ImportResults(ctx context.Context, db *gorm.DB, school *School, examID int6
 		for _, c := range classes {
 			gradeOf[c.ID] = c.Grade
 		}
-		byNo := map[string]Student{}
-		for _, s := range students {
-			byNo[s.StudentNo] = s
-		}
 		grades := e.GradeList()
 		out := make([]ExamResult, 0, len(rows))
-		seen := map[int64]bool{}
-		for i, r := range rows {
+		seen := map[int64]int{}
+		problems := slices.Clone(sh.Problems)
+		now := time.Now().UTC()
+		for _, r := range rows {
 			st, ok := byNo[r.StudentNo]
-			if !ok || !slices.Contains(grades, gradeOf[st.ClassID]) || seen[st.ID] {
-				return Invalid("exams.results_bad_student", map[string]any{"Row": i + 1, "Value": r.StudentNo})
+			switch {
+			case r.StudentNo == "":
+				problems = append(problems, newProblem(CellNoStudentNo, r.Line, 0, sh.header(0), "", "", nil))
+			case !ok || !slices.Contains(grades, gradeOf[st.ClassID]):
+				problems = append(problems, newProblem(CellUnknownStudent, r.Line, 0, sh.header(0), r.StudentNo, r.StudentNo, nil))
+			case seen[st.ID] > 0:
+				problems = append(problems, newProblem(CellRepeated, r.Line, 0, sh.header(0), r.StudentNo, r.StudentNo, map[string]any{"FirstRow": seen[st.ID]}))
 			}
-			seen[st.ID] = true
-			if len(r.Scores) != len(items) {
-				return Invalid("exams.results_bad_count", map[string]any{"Row": i + 1, "Want": len(items)})
+			if ok && seen[st.ID] == 0 {
+				seen[st.ID] = r.Line
+			}
+			switch {
+			case len(r.Scores) < len(items):
+				problems = append(problems, newProblem(CellTooFew, r.Line, len(r.Scores)+1, sh.header(len(r.Scores)+1), r.StudentNo, "", map[string]any{"Want": len(items), "Got": len(r.Scores)}))
+			case len(r.Scores) > len(items):
+				problems = append(problems, newProblem(CellTooMany, r.Line, len(items)+1, sh.header(len(items)+1), r.StudentNo, "", map[string]any{"Want": len(items), "Got": len(r.Scores)}))
 			}
 			var total float64
 			for j, x := range r.Scores {
-				if x < 0 || x > items[j].Points {
-					return Invalid("exams.results_bad_score", map[string]any{"Row": i + 1, "Item": j + 1})
+				if j >= len(items) {
+					break
+				}
+				if slices.Contains(r.unread, j) { // reported by the parser
+					continue
+				}
+				v := strconv.FormatFloat(x, 'f', -1, 64)
+				switch {
+				case math.IsNaN(x) || math.IsInf(x, 0):
+					problems = append(problems, newProblem(CellNotFinite, r.Line, j+1, sh.header(j+1), r.StudentNo, v, nil))
+				case significantDigits(x) > MaxScoreDigits:
+					problems = append(problems, newProblem(CellTooPrecise, r.Line, j+1, sh.header(j+1), r.StudentNo, v, map[string]any{"Digits": MaxScoreDigits}))
+				case x < 0:
+					problems = append(problems, newProblem(CellNegative, r.Line, j+1, sh.header(j+1), r.StudentNo, v, nil))
+				case x > items[j].Points:
+					problems = append(problems, newProblem(CellOverMax, r.Line, j+1, sh.header(j+1), r.StudentNo, v, map[string]any{"Max": items[j].Points}))
 				}
 				total += x
 			}
 			b, _ := json.Marshal(r.Scores)
 			out = append(out, ExamResult{SchoolID: school.ID, ExamID: examID, StudentID: st.ID, Scores: string(b), Total: total,
-				Level: policies.LevelFor(total, full, cuts), CreatedAt: time.Now().UTC()})
+				Level: policies.LevelFor(total, full, cuts), CreatedAt: now})
+		}
+		if len(problems) > 0 {
+			return ResultProblemsError(problems)
 		}
 		if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "exam_id"}, {Name: "student_id"}},
-			DoUpdates: clause.AssignmentColumns([]string{"scores", "total", "level", "created_at"})}).CreateInBatches(&out, 500).Error; err != nil {
+			DoUpdates: clause.AssignmentColumns([]string{"scores", "total", "level", "created_at"})}).CreateInBatches(&out, resultsBatch).Error; err != nil {
 			return err
 		}
 		n = len(out)
@@ -979,16 +1041,28 @@ func UserByCalendarToken(ctx context.Context, db *gorm.DB, token string) (*User,
 	return &u, nil
 }
 
-// Indicators of the exam area, from the exam_day_stats and exam_refusals rollups.
+// Indicators of the exam area, from the exam_day_stats and exam_refusals
+// rollups. Each rule's refusals have their own key, so the alert of a rule
+// counts that rule's refusals only.
+var examRuleRefusalKeys = map[string]string{
+	policies.RuleEX01: "ex.ex01_refusals",
+	policies.RuleEX04: "ex.ex04_refusals",
+	policies.RuleEX05: "ex.ex05_refusals",
+}
+
 func init() {
 	RegisterIndicators(IndicatorSource{
 		Group: "exams",
 		Defs: []IndicatorDef{
-			{Key: "ex.events_total", Group: "exams", MsgID: "exams.ind.events_total", Unit: "count"},
-			{Key: "ex.events_paper", Group: "exams", MsgID: "exams.ind.events_paper", Unit: "count"},
-			{Key: "ex.refused_attempts", Group: "exams", MsgID: "exams.ind.refused_attempts", Unit: "count"},
-			{Key: "ex.papers_passing_pct", Group: "exams", MsgID: "exams.ind.papers_passing_pct", Unit: "pct", HigherIsBetter: true},
-			{Key: "ex.blocked_papers", Group: "exams", MsgID: "exams.ind.blocked_papers", Unit: "count"},
+			{Key: "ex.events_total", MsgID: "exams.ind.events_total", Unit: "count", Agg: AggSum, Rule: policies.RuleEX02},
+			{Key: "ex.events_paper", MsgID: "exams.ind.events_paper", Unit: "count", Agg: AggSum, Rule: policies.RuleEX02},
+			{Key: "ex.refused_attempts", MsgID: "exams.ind.refused_attempts", Unit: "count", Agg: AggSum},
+			{Key: "ex.ex01_refusals", MsgID: "exams.ind.ex01_refusals", Unit: "count", Agg: AggSum, Rule: policies.RuleEX01},
+			{Key: "ex.ex04_refusals", MsgID: "exams.ind.ex04_refusals", Unit: "count", Agg: AggSum, Rule: policies.RuleEX04},
+			{Key: "ex.ex05_refusals", MsgID: "exams.ind.ex05_refusals", Unit: "count", Agg: AggSum, Rule: policies.RuleEX05},
+			{Key: "ex.papers_checked", MsgID: "exams.ind.papers_checked", Unit: "count", Agg: AggSum, Rule: policies.RuleEX09},
+			{Key: "ex.papers_passing_pct", MsgID: "exams.ind.papers_passing_pct", Unit: "pct", HigherIsBetter: true, Agg: AggShare, WeightKey: "ex.papers_checked", Rule: policies.RuleEX12},
+			{Key: "ex.blocked_papers", MsgID: "exams.ind.blocked_papers", Unit: "count", Agg: AggSum, Rule: policies.RuleEX09},
 		},
 		Tables:  []string{"exam_day_stats", "exam_refusals"},
 		Compute: examIndicators,
@@ -1012,25 +1086,36 @@ func examIndicators(ctx context.Context, db *gorm.DB, schoolIDs []int64, from, t
 	}
 	type rrow struct {
 		SchoolID int64
+		Rule     string
 		Attempts int
 	}
 	var refusals []rrow
-	if err := db.WithContext(ctx).Model(&ExamRefusal{}).Select("school_id, SUM(attempts) AS attempts").
-		Where("school_id IN ? AND date >= ? AND date <= ?", schoolIDs, from, to).Group("school_id").Scan(&refusals).Error; err != nil {
+	if err := db.WithContext(ctx).Model(&ExamRefusal{}).Select("school_id, rule, SUM(attempts) AS attempts").
+		Where("school_id IN ? AND date >= ? AND date <= ?", schoolIDs, from, to).Group("school_id, rule").Scan(&refusals).Error; err != nil {
 		return nil, err
 	}
 	for _, id := range schoolIDs {
-		out[id] = map[string]float64{"ex.events_total": 0, "ex.events_paper": 0, "ex.refused_attempts": 0, "ex.blocked_papers": 0}
+		m := map[string]float64{"ex.events_total": 0, "ex.events_paper": 0, "ex.refused_attempts": 0, "ex.blocked_papers": 0, "ex.papers_checked": 0}
+		for _, k := range examRuleRefusalKeys {
+			m[k] = 0
+		}
+		out[id] = m
 	}
 	for _, r := range rows {
 		m := out[r.SchoolID]
 		m["ex.events_total"], m["ex.events_paper"], m["ex.blocked_papers"] = float64(r.EventsTotal), float64(r.EventsPaper), float64(r.Blk)
+		m["ex.papers_checked"] = float64(r.PapersChecked)
 		if r.PapersChecked > 0 {
 			m["ex.papers_passing_pct"] = float64(r.PapersPassing) / float64(r.PapersChecked)
 		}
 	}
 	for _, r := range refusals {
-		out[r.SchoolID]["ex.refused_attempts"] = float64(r.Attempts)
+		// A school's attempt refused by two rules counts once per rule: the
+		// total is the sum over rules, each rule key only its own.
+		out[r.SchoolID]["ex.refused_attempts"] += float64(r.Attempts)
+		if k, ok := examRuleRefusalKeys[r.Rule]; ok {
+			out[r.SchoolID][k] += float64(r.Attempts)
+		}
 	}
 	return out, nil
 }

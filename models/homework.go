@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -64,24 +65,33 @@ type HomeworkQuota struct {
 // for one item (ItemID set) or a whole day (ItemID nil). Stopping at bedtime
 // is an accepted outcome (HW-11, SL-02).
 type HomeworkFeedback struct {
-	ID               int64     `gorm:"primaryKey" json:"id"`
-	SchoolID         int64     `json:"school_id"`
-	ClassID          int64     `json:"class_id"`
-	StudentID        int64     `json:"student_id"`
-	GuardianID       int64     `json:"guardian_id"`
-	ItemID           *int64    `json:"item_id"`
-	Date             string    `json:"date"`
-	ActualMinutes    int       `json:"actual_minutes"`
-	EstimatedMinutes int       `json:"estimated_minutes"`
-	StoppedAtBedtime bool      `json:"stopped_at_bedtime"`
-	CreatedAt        time.Time `json:"created_at"`
-	UpdatedAt        time.Time `json:"updated_at"`
+	ID               int64  `gorm:"primaryKey" json:"id"`
+	SchoolID         int64  `json:"school_id"`
+	ClassID          int64  `json:"class_id"`
+	StudentID        int64  `json:"student_id"`
+	GuardianID       int64  `json:"guardian_id"`
+	ItemID           *int64 `json:"item_id"`
+	Date             string `json:"date"`
+	ActualMinutes    int    `json:"actual_minutes"`
+	EstimatedMinutes int    `json:"estimated_minutes"`
+	StoppedAtBedtime bool   `json:"stopped_at_bedtime"`
+	// HW-15: the guardian says the item (or the evening) was really written
+	// work, or took longer than its estimate.
+	ReallyWritten bool      `json:"really_written"`
+	TookLonger    bool      `json:"took_longer"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // ClassDayLoad is the rollup of one class on one date, written in the same
 // transaction as every homework write. Its row is also the lock that
 // serializes concurrent saves on the class-day. TotalMinutes counts toward
-// the cap; AllMinutes is every active item.
+// the cap; AllMinutes is every active item; TakeHomeMinutes every active
+// take-home item of any kind and layer (HW-15), against BudgetMinutes, the
+// all-kinds budget in force at the last save (0: none). The feedback
+// columns sum guardians' reports: FeedbackStudents reporting students,
+// ReportedWritten and ReportedLonger the reports flagged "really written"
+// and "took longer".
 type ClassDayLoad struct {
 	ID                       int64     `gorm:"primaryKey" json:"-"`
 	SchoolID                 int64     `json:"school_id"`
@@ -97,6 +107,11 @@ type ClassDayLoad struct {
 	FeedbackActualMinutes    int       `json:"feedback_actual_minutes"`
 	FeedbackEstimatedMinutes int       `json:"feedback_estimated_minutes"`
 	BedtimeStops             int       `json:"bedtime_stops"`
+	TakeHomeMinutes          int       `json:"take_home_minutes"`
+	BudgetMinutes            int       `json:"budget_minutes"`
+	FeedbackStudents         int       `json:"feedback_students"`
+	ReportedWritten          int       `json:"reported_written"`
+	ReportedLonger           int       `json:"reported_longer"`
 	UpdatedAt                time.Time `json:"-"`
 }
 
@@ -106,9 +121,10 @@ const (
 	SettingHomeworkRestCaps           = "homework.rest_caps"            // policies.BandCaps, weekends and holidays (HW-04)
 	SettingHomeworkCounting           = "homework.counting"             // policies.Counting
 	SettingHomeworkMaxWrittenSubjects = "homework.max_written_subjects" // policies.BandCaps, 0 = off (HW-08)
+	SettingHomeworkTakeHome           = "homework.take_home_budget"     // *policies.BandCaps, all kinds taken home (HW-15); null = none
 )
 
-var homeworkSettingKeys = []string{SettingHomeworkCaps, SettingHomeworkRestCaps, SettingHomeworkCounting, SettingHomeworkMaxWrittenSubjects}
+var homeworkSettingKeys = []string{SettingHomeworkCaps, SettingHomeworkRestCaps, SettingHomeworkCounting, SettingHomeworkMaxWrittenSubjects, SettingHomeworkTakeHome}
 
 // Limits of homework input.
 const (
@@ -181,6 +197,16 @@ func limitsAlong(ctx context.Context, db *gorm.DB, scopes []string) (policies.Ho
 					l.RestCaps = &m
 				}
 			}
+		case SettingHomeworkTakeHome:
+			var b *policies.BandCaps
+			if json.Unmarshal([]byte(r.Value), &b) == nil && b != nil {
+				if l.TakeHome == nil {
+					l.TakeHome = b
+				} else {
+					m := minBands(*l.TakeHome, *b)
+					l.TakeHome = &m
+				}
+			}
 		case SettingHomeworkCounting:
 			var c policies.Counting
 			if json.Unmarshal([]byte(r.Value), &c) == nil {
@@ -243,7 +269,7 @@ func PutHomeworkLimits(ctx context.Context, db *gorm.DB, schoolID int64, chain [
 	scope := chain[0]
 	return Tx(ctx, db, func(tx *gorm.DB) error {
 		for key, v := range map[string]any{SettingHomeworkCaps: l.Caps, SettingHomeworkRestCaps: l.RestCaps,
-			SettingHomeworkCounting: l.Counting, SettingHomeworkMaxWrittenSubjects: l.MaxWrittenSubjects} {
+			SettingHomeworkCounting: l.Counting, SettingHomeworkMaxWrittenSubjects: l.MaxWrittenSubjects, SettingHomeworkTakeHome: l.TakeHome} {
 			if err := PutSetting(ctx, tx, schoolID, scope, key, v); err != nil {
 				return err
 			}
@@ -417,10 +443,12 @@ func daySubjects(ctx context.Context, tx *gorm.DB, classID int64, date string, e
 }
 
 // checkItem decides a save on a locked class-day; used is the counted
-// minutes without the item itself.
-func checkItem(ctx context.Context, tx *gorm.DB, r *HomeworkRules, cl *Class, capv policies.Cap, used int, it *HomeworkItem) error {
+// minutes without the item itself, takeHome the take-home minutes of every
+// kind without it.
+func checkItem(ctx context.Context, tx *gorm.DB, r *HomeworkRules, cl *Class, capv policies.Cap, used, takeHome int, it *HomeworkItem) error {
 	chk := policies.SaveCheck{Grade: cl.Grade, Cap: capv, Used: used, Kind: it.Kind, Layer: it.Layer, InSchool: it.InSchool,
-		Minutes: it.Minutes, Counting: r.Limits.Counting, MaxSubjects: r.Limits.MaxWrittenSubjects.Of(cl.Grade)}
+		Minutes: it.Minutes, Counting: r.Limits.Counting, MaxSubjects: r.Limits.MaxWrittenSubjects.Of(cl.Grade),
+		Text: it.Title + " " + it.Details, TakeHomeUsed: takeHome, TakeHomeBudget: policies.TakeHomeBudgetFor(cl.Grade, r.Limits)}
 	counts := r.Limits.Counting.Counts(it.Kind, it.Layer, it.InSchool)
 	var q HomeworkQuota
 	if counts {
@@ -497,7 +525,7 @@ func CreateHomework(ctx context.Context, db *gorm.DB, r *HomeworkRules, cl *Clas
 		if err != nil {
 			return err
 		}
-		if err := checkItem(ctx, tx, r, cl, capv, load.TotalMinutes, &it); err != nil {
+		if err := checkItem(ctx, tx, r, cl, capv, load.TotalMinutes, load.TakeHomeMinutes, &it); err != nil {
 			return err
 		}
 		now := time.Now().UTC()
@@ -508,6 +536,7 @@ func CreateHomework(ctx context.Context, db *gorm.DB, r *HomeworkRules, cl *Clas
 		total := load.TotalMinutes + countedMinutes(it)
 		if err := tx.Model(&ClassDayLoad{}).Where("id = ?", load.ID).Updates(map[string]any{
 			"total_minutes": total, "all_minutes": load.AllMinutes + it.Minutes, "item_count": load.ItemCount + 1,
+			"take_home_minutes": load.TakeHomeMinutes + takeHomeMinutes(it), "budget_minutes": budgetOf(cl, r),
 			"cap_minutes": capv.Minutes, "updated_at": now}).Error; err != nil {
 			return err
 		}
@@ -528,6 +557,23 @@ func CreateHomework(ctx context.Context, db *gorm.DB, r *HomeworkRules, cl *Clas
 func countedMinutes(it HomeworkItem) int {
 	if it.Counted && it.Status == HomeworkActive {
 		return it.Minutes
+	}
+	return 0
+}
+
+// takeHomeMinutes is what an item adds to the evening, whatever its label
+// (HW-15).
+func takeHomeMinutes(it HomeworkItem) int {
+	if it.Status == HomeworkActive && !it.InSchool {
+		return it.Minutes
+	}
+	return 0
+}
+
+// budgetOf is the class's all-kinds take-home budget (0: none).
+func budgetOf(cl *Class, r *HomeworkRules) int {
+	if b := policies.TakeHomeBudgetFor(cl.Grade, r.Limits); b != nil {
+		return *b
 	}
 	return 0
 }
@@ -612,7 +658,8 @@ func UpdateHomework(ctx context.Context, db *gorm.DB, r *HomeworkRules, cl *Clas
 		after.DueDate, after.Title, after.Details, after.Minutes = in.DueDate, in.Title, in.Details, in.Minutes
 		after.Kind, after.Layer, after.InSchool = in.Kind, in.Layer, in.InSchool
 		used := load.TotalMinutes - countedMinutes(before)
-		if err := checkItem(ctx, tx, r, cl, capv, used, &after); err != nil {
+		takeHome := load.TakeHomeMinutes - takeHomeMinutes(before)
+		if err := checkItem(ctx, tx, r, cl, capv, used, takeHome, &after); err != nil {
 			return err
 		}
 		after.UpdatedAt = time.Now().UTC()
@@ -625,6 +672,7 @@ func UpdateHomework(ctx context.Context, db *gorm.DB, r *HomeworkRules, cl *Clas
 		total := used + countedMinutes(after)
 		if err := tx.Model(&ClassDayLoad{}).Where("id = ?", load.ID).Updates(map[string]any{
 			"total_minutes": total, "all_minutes": load.AllMinutes - before.Minutes + after.Minutes,
+			"take_home_minutes": takeHome + takeHomeMinutes(after), "budget_minutes": budgetOf(cl, r),
 			"cap_minutes": capv.Minutes, "updated_at": after.UpdatedAt}).Error; err != nil {
 			return err
 		}
@@ -677,7 +725,7 @@ func WithdrawHomework(ctx context.Context, db *gorm.DB, cl *Class, id int64) (*H
 		total := load.TotalMinutes - countedMinutes(before)
 		if err := tx.Model(&ClassDayLoad{}).Where("id = ?", load.ID).Updates(map[string]any{
 			"total_minutes": total, "all_minutes": load.AllMinutes - before.Minutes, "item_count": load.ItemCount - 1,
-			"updated_at": now}).Error; err != nil {
+			"take_home_minutes": load.TakeHomeMinutes - takeHomeMinutes(before), "updated_at": now}).Error; err != nil {
 			return err
 		}
 		out = HomeworkSaved{Item: after, DayTotal: total, Cap: load.CapMinutes}
@@ -810,7 +858,11 @@ type FeedbackInput struct {
 	Date             string
 	ActualMinutes    int
 	StoppedAtBedtime bool
-	Today            string // the school's today: no reports on future days
+	// HW-15: "this was really written homework", "it took longer than the
+	// estimate" (also true when the actual minutes exceed the estimate).
+	ReallyWritten bool
+	TookLonger    bool
+	Today         string // the school's today: no reports on future days
 }
 
 // SaveFeedback stores a guardian's report, replacing the student's earlier
@@ -838,7 +890,7 @@ func SaveFeedback(ctx context.Context, db *gorm.DB, guardianID int64, cl *Class,
 		return nil, Invalid("feedback.future_day", nil)
 	}
 	fb := HomeworkFeedback{SchoolID: cl.SchoolID, ClassID: cl.ID, StudentID: in.StudentID, GuardianID: guardianID,
-		Date: in.Date, ActualMinutes: in.ActualMinutes, StoppedAtBedtime: in.StoppedAtBedtime}
+		Date: in.Date, ActualMinutes: in.ActualMinutes, StoppedAtBedtime: in.StoppedAtBedtime, ReallyWritten: in.ReallyWritten}
 	err := Tx(ctx, db, func(tx *gorm.DB) error {
 		load, err := LockClassDay(ctx, tx, cl, in.Date, 0)
 		if err != nil {
@@ -861,6 +913,7 @@ func SaveFeedback(ctx context.Context, db *gorm.DB, guardianID int64, cl *Class,
 			}
 			fb.EstimatedMinutes = est
 		}
+		fb.TookLonger = in.TookLonger || fb.ActualMinutes > fb.EstimatedMinutes
 		// The reports this one replaces.
 		var old []HomeworkFeedback
 		q := tx.Where("student_id = ? AND date = ?", in.StudentID, in.Date)
@@ -871,8 +924,10 @@ func SaveFeedback(ctx context.Context, db *gorm.DB, guardianID int64, cl *Class,
 			return err
 		}
 		count, actual, est, stops := load.FeedbackCount, load.FeedbackActualMinutes, load.FeedbackEstimatedMinutes, load.BedtimeStops
+		written, longer := load.ReportedWritten, load.ReportedLonger
 		for _, o := range old {
 			count, actual, est, stops = count-1, actual-o.ActualMinutes, est-o.EstimatedMinutes, stops-b2i(o.StoppedAtBedtime)
+			written, longer = written-b2i(o.ReallyWritten), longer-b2i(o.TookLonger)
 			if err := tx.Delete(&HomeworkFeedback{}, o.ID).Error; err != nil {
 				return err
 			}
@@ -886,9 +941,18 @@ func SaveFeedback(ctx context.Context, db *gorm.DB, guardianID int64, cl *Class,
 			return NotFoundIf(err)
 		}
 		count, actual, est, stops = count+1, actual+fb.ActualMinutes, est+fb.EstimatedMinutes, stops+b2i(fb.StoppedAtBedtime)
+		written, longer = written+b2i(fb.ReallyWritten), longer+b2i(fb.TookLonger)
+		// The reporting students of the class-day: the reported evening is
+		// their reported minutes ÷ their number.
+		var students int64
+		if err := tx.Model(&HomeworkFeedback{}).Where("class_id = ? AND date = ?", cl.ID, in.Date).
+			Distinct("student_id").Count(&students).Error; err != nil {
+			return err
+		}
 		if err := tx.Model(&ClassDayLoad{}).Where("id = ?", load.ID).Updates(map[string]any{
 			"feedback_count": count, "feedback_actual_minutes": actual, "feedback_estimated_minutes": est,
-			"bedtime_stops": stops, "updated_at": now}).Error; err != nil {
+			"bedtime_stops": stops, "reported_written": written, "reported_longer": longer,
+			"feedback_students": students, "updated_at": now}).Error; err != nil {
 			return err
 		}
 		return Audit(ctx, tx, cl.SchoolID, "create", "homework_feedback", fb.ID, nil, fb)
@@ -906,6 +970,54 @@ func b2i(b bool) int {
 	return 0
 }
 
+// EstimateRow is one teacher's subject: the minutes the teacher estimated
+// for the items guardians reported on, the minutes they reported, and how
+// many said "really written" or "took longer" (HW-15).
+type EstimateRow struct {
+	TeacherID   int64   `json:"teacher_id"`
+	TeacherName string  `json:"teacher"`
+	Subject     string  `json:"subject"`
+	Reports     int     `json:"reports"`
+	Estimated   int     `json:"estimated_minutes"`
+	Actual      int     `json:"actual_minutes"`
+	Written     int     `json:"really_written"`
+	Longer      int     `json:"took_longer"`
+	Ratio       float64 `json:"ratio"`
+}
+
+// EstimateReality compares estimates with guardians' item reports per
+// teacher and subject over [from, to] for a school, or one class of it
+// (classID 0: every class). Shown to the head teacher and school leaders,
+// never to other parents. Largest gap first.
+func EstimateReality(ctx context.Context, db *gorm.DB, schoolID, classID int64, from, to string) ([]EstimateRow, error) {
+	q := db.WithContext(ctx).Table("homework_feedbacks f").
+		Select(`i.teacher_id, u.display_name AS teacher_name, s.name AS subject, COUNT(*) AS reports,
+			SUM(f.estimated_minutes) AS estimated, SUM(f.actual_minutes) AS actual,
+			SUM(CASE WHEN f.really_written THEN 1 ELSE 0 END) AS written, SUM(CASE WHEN f.took_longer THEN 1 ELSE 0 END) AS longer`).
+		Joins("JOIN homework_items i ON i.id = f.item_id").
+		Joins("JOIN users u ON u.id = i.teacher_id").
+		Joins("JOIN subjects s ON s.id = i.subject_id").
+		Where("f.school_id = ? AND f.date BETWEEN ? AND ?", schoolID, from, to).
+		Group("i.teacher_id, u.display_name, s.name")
+	if classID != 0 {
+		q = q.Where("f.class_id = ?", classID)
+	}
+	var out []EstimateRow
+	if err := q.Scan(&out).Error; err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].Ratio = round4(policies.GapRatio(out[i].Actual, out[i].Estimated))
+	}
+	sort.SliceStable(out, func(a, b int) bool {
+		if out[a].Ratio != out[b].Ratio {
+			return out[a].Ratio > out[b].Ratio
+		}
+		return out[a].TeacherName+out[a].Subject < out[b].TeacherName+out[b].Subject
+	})
+	return out, nil
+}
+
 // StudentFeedback lists a student's reports on a date.
 func StudentFeedback(ctx context.Context, db *gorm.DB, studentID int64, date string) ([]HomeworkFeedback, error) {
 	var out []HomeworkFeedback
@@ -913,42 +1025,89 @@ func StudentFeedback(ctx context.Context, db *gorm.DB, studentID int64, date str
 	return out, err
 }
 
+// Homework indicator keys (group "homework"). Compliance is read from what
+// guardians report, not from the counted total: a save over the cap is
+// refused, so the counted total is within the cap by construction.
+const (
+	IndHWClassDays          = "hw.class_days"
+	IndHWReportedClassDays  = "hw.reported_class_days"
+	IndHWUnreportedDays     = "hw.unreported_class_days"
+	IndHWDaysWithinCapPct   = "hw.days_within_cap_pct"
+	IndHWClassDaysG12       = "hw.class_days_g1_2"
+	IndHWClassDaysG36       = "hw.class_days_g3_6"
+	IndHWClassDaysG79       = "hw.class_days_g7_9"
+	IndHWAvgMinutesG36      = "hw.avg_minutes_g3_6"
+	IndHWAvgMinutesG79      = "hw.avg_minutes_g7_9"
+	IndHWTakeHomeG12        = "hw.avg_take_home_g1_2"
+	IndHWTakeHomeG36        = "hw.avg_take_home_g3_6"
+	IndHWTakeHomeG79        = "hw.avg_take_home_g7_9"
+	IndHWRefusedSaves       = "hw.refused_saves"
+	IndHWFeedbackGapRatio   = "hw.feedback_gap_ratio"
+	IndHWBedtimeStopPct     = "hw.bedtime_stop_pct"
+	IndHWFeedbackCount      = "hw.feedback_count"
+	IndHWReportedWritten    = "hw.reported_written"
+	IndHWReportedWrittenPct = "hw.reported_written_pct"
+	IndHWReportedLongerPct  = "hw.reported_longer_pct"
+)
+
 // Homework indicators for the bureau (models.RegisterIndicators).
 func init() {
 	RegisterIndicators(IndicatorSource{
 		Group: "homework",
 		Defs: []IndicatorDef{
-			{Key: "hw.class_days", Group: "homework", MsgID: "indicator.hw.class_days", Unit: "days"},
-			{Key: "hw.days_within_cap_pct", Group: "homework", MsgID: "indicator.hw.days_within_cap_pct", Unit: "pct", HigherIsBetter: true},
-			{Key: "hw.avg_minutes_g3_6", Group: "homework", MsgID: "indicator.hw.avg_minutes_g3_6", Unit: "minutes"},
-			{Key: "hw.avg_minutes_g7_9", Group: "homework", MsgID: "indicator.hw.avg_minutes_g7_9", Unit: "minutes"},
-			{Key: "hw.refused_saves", Group: "homework", MsgID: "indicator.hw.refused_saves", Unit: "count"},
-			{Key: "hw.feedback_gap_ratio", Group: "homework", MsgID: "indicator.hw.feedback_gap_ratio", Unit: "ratio"},
-			{Key: "hw.bedtime_stop_pct", Group: "homework", MsgID: "indicator.hw.bedtime_stop_pct", Unit: "pct"},
-			{Key: "hw.feedback_count", Group: "homework", MsgID: "indicator.hw.feedback_count", Unit: "count"},
+			{Key: IndHWClassDays, MsgID: "indicator.hw.class_days", Unit: "count", Agg: AggSum, Rule: policies.RuleHW07},
+			{Key: IndHWReportedClassDays, MsgID: "indicator.hw.reported_class_days", Unit: "count", Agg: AggSum, Rule: policies.RuleHW15, HigherIsBetter: true},
+			{Key: IndHWUnreportedDays, MsgID: "indicator.hw.unreported_class_days", Unit: "count", Agg: AggSum, Rule: policies.RuleHW15},
+			{Key: IndHWDaysWithinCapPct, MsgID: "indicator.hw.days_within_cap_pct", Unit: "pct", HigherIsBetter: true, Agg: AggShare, WeightKey: IndHWReportedClassDays, Rule: "HW-02/03"},
+			{Key: IndHWClassDaysG12, MsgID: "indicator.hw.class_days_g1_2", Unit: "count", Agg: AggSum, Rule: policies.RuleHW01},
+			{Key: IndHWClassDaysG36, MsgID: "indicator.hw.class_days_g3_6", Unit: "count", Agg: AggSum, Rule: policies.RuleHW02},
+			{Key: IndHWClassDaysG79, MsgID: "indicator.hw.class_days_g7_9", Unit: "count", Agg: AggSum, Rule: policies.RuleHW03},
+			{Key: IndHWAvgMinutesG36, MsgID: "indicator.hw.avg_minutes_g3_6", Unit: "minutes", Agg: AggMean, WeightKey: IndHWClassDaysG36, Rule: policies.RuleHW02},
+			{Key: IndHWAvgMinutesG79, MsgID: "indicator.hw.avg_minutes_g7_9", Unit: "minutes", Agg: AggMean, WeightKey: IndHWClassDaysG79, Rule: policies.RuleHW03},
+			{Key: IndHWTakeHomeG12, MsgID: "indicator.hw.avg_take_home_g1_2", Unit: "minutes", Agg: AggMean, WeightKey: IndHWClassDaysG12, Rule: policies.RuleHW15},
+			{Key: IndHWTakeHomeG36, MsgID: "indicator.hw.avg_take_home_g3_6", Unit: "minutes", Agg: AggMean, WeightKey: IndHWClassDaysG36, Rule: policies.RuleHW15},
+			{Key: IndHWTakeHomeG79, MsgID: "indicator.hw.avg_take_home_g7_9", Unit: "minutes", Agg: AggMean, WeightKey: IndHWClassDaysG79, Rule: policies.RuleHW15},
+			{Key: IndHWRefusedSaves, MsgID: "indicator.hw.refused_saves", Unit: "count", Agg: AggSum, Rule: "HW-02/03"},
+			{Key: IndHWFeedbackGapRatio, MsgID: "indicator.hw.feedback_gap_ratio", Unit: "ratio", Agg: AggMean, WeightKey: IndHWFeedbackCount, Rule: policies.RuleHW15},
+			{Key: IndHWBedtimeStopPct, MsgID: "indicator.hw.bedtime_stop_pct", Unit: "pct", Agg: AggShare, WeightKey: IndHWFeedbackCount, Rule: policies.RuleHW11},
+			{Key: IndHWFeedbackCount, MsgID: "indicator.hw.feedback_count", Unit: "count", Agg: AggSum, HigherIsBetter: true, Rule: policies.RuleHW15},
+			{Key: IndHWReportedWritten, MsgID: "indicator.hw.reported_written", Unit: "count", Agg: AggSum, Rule: policies.RuleHW15},
+			{Key: IndHWReportedWrittenPct, MsgID: "indicator.hw.reported_written_pct", Unit: "pct", Agg: AggShare, WeightKey: IndHWFeedbackCount, Rule: policies.RuleHW15},
+			{Key: IndHWReportedLongerPct, MsgID: "indicator.hw.reported_longer_pct", Unit: "pct", Agg: AggShare, WeightKey: IndHWFeedbackCount, Rule: policies.RuleHW15},
 		},
 		Tables:  []string{"class_day_loads"},
 		Compute: homeworkIndicators,
 	})
 }
 
+// reportedLimitSQL is the limit a class-day's reported evening is held to:
+// the all-kinds take-home budget when one is set, else the counted cap (0
+// for grades 1–2 without a budget: no number to compare, left out).
+const reportedLimitSQL = "(CASE WHEN budget_minutes > 0 THEN budget_minutes ELSE cap_minutes END)"
+
+// reportedOverSQL is true for a class-day whose reported evening (the
+// reporting students' minutes ÷ their number) is over its limit.
+const reportedOverSQL = "feedback_students > 0 AND " + reportedLimitSQL + " > 0 AND feedback_actual_minutes > " + reportedLimitSQL + " * feedback_students"
+
 // homeworkIndicators computes the homework indicators of many schools from
 // class_day_loads in one grouped query. A class-day is a row with homework
-// on it; a day is within cap when its counted total ≤ its cap.
+// on it. A value without a denominator (no class-days of a band, no
+// reports) is left out, so a school without the band is absent from the
+// region's average rather than a zero in it.
 func homeworkIndicators(ctx context.Context, db *gorm.DB, schoolIDs []int64, from, to string) (map[int64]map[string]float64, error) {
 	var rows []struct {
-		SchoolID     int64
-		ClassDays    int64
-		WithinCap    int64
-		G36Days      int64
-		G36Minutes   int64
-		G79Days      int64
-		G79Minutes   int64
-		Refused      int64
-		Feedback     int64
-		FbActual     int64
-		FbEstimated  int64
-		BedtimeStops int64
+		SchoolID                    int64
+		ClassDays                   int64
+		Reported, ReportedWithin    int64
+		G12Days, G12TakeHome        int64
+		G36Days, G36Minutes         int64
+		G36TakeHome                 int64
+		G79Days, G79Minutes         int64
+		G79TakeHome                 int64
+		Refused, Feedback           int64
+		FbActual, FbEstimated       int64
+		BedtimeStops                int64
+		ReportedWritten, ReportedLg int64
 	}
 	out := map[int64]map[string]float64{}
 	if len(schoolIDs) == 0 {
@@ -956,37 +1115,61 @@ func homeworkIndicators(ctx context.Context, db *gorm.DB, schoolIDs []int64, fro
 	}
 	err := db.WithContext(ctx).Table("class_day_loads").Select(`school_id,
 		SUM(CASE WHEN item_count > 0 THEN 1 ELSE 0 END) AS class_days,
-		SUM(CASE WHEN item_count > 0 AND total_minutes <= cap_minutes THEN 1 ELSE 0 END) AS within_cap,
+		SUM(CASE WHEN item_count > 0 AND feedback_students > 0 AND `+reportedLimitSQL+` > 0 THEN 1 ELSE 0 END) AS reported,
+		SUM(CASE WHEN item_count > 0 AND feedback_students > 0 AND `+reportedLimitSQL+` > 0 AND NOT (`+reportedOverSQL+`) THEN 1 ELSE 0 END) AS reported_within,
+		SUM(CASE WHEN item_count > 0 AND grade <= 2 THEN 1 ELSE 0 END) AS g12_days,
+		SUM(CASE WHEN item_count > 0 AND grade <= 2 THEN take_home_minutes ELSE 0 END) AS g12_take_home,
 		SUM(CASE WHEN item_count > 0 AND grade BETWEEN 3 AND 6 THEN 1 ELSE 0 END) AS g36_days,
 		SUM(CASE WHEN item_count > 0 AND grade BETWEEN 3 AND 6 THEN total_minutes ELSE 0 END) AS g36_minutes,
+		SUM(CASE WHEN item_count > 0 AND grade BETWEEN 3 AND 6 THEN take_home_minutes ELSE 0 END) AS g36_take_home,
 		SUM(CASE WHEN item_count > 0 AND grade BETWEEN 7 AND 9 THEN 1 ELSE 0 END) AS g79_days,
 		SUM(CASE WHEN item_count > 0 AND grade BETWEEN 7 AND 9 THEN total_minutes ELSE 0 END) AS g79_minutes,
+		SUM(CASE WHEN item_count > 0 AND grade BETWEEN 7 AND 9 THEN take_home_minutes ELSE 0 END) AS g79_take_home,
 		SUM(refused_count) AS refused,
 		SUM(feedback_count) AS feedback,
 		SUM(feedback_actual_minutes) AS fb_actual,
 		SUM(feedback_estimated_minutes) AS fb_estimated,
-		SUM(bedtime_stops) AS bedtime_stops`).
+		SUM(bedtime_stops) AS bedtime_stops,
+		SUM(reported_written) AS reported_written,
+		SUM(reported_longer) AS reported_lg`).
 		Where("school_id IN ? AND date BETWEEN ? AND ?", schoolIDs, from, to).Group("school_id").Scan(&rows).Error
 	if err != nil {
 		return nil, err
 	}
-	ratio := func(a, b int64) float64 {
-		if b == 0 {
-			return 0
-		}
-		return float64(a) / float64(b)
-	}
 	for _, r := range rows {
-		out[r.SchoolID] = map[string]float64{
-			"hw.class_days":          float64(r.ClassDays),
-			"hw.days_within_cap_pct": ratio(r.WithinCap, r.ClassDays),
-			"hw.avg_minutes_g3_6":    ratio(r.G36Minutes, r.G36Days),
-			"hw.avg_minutes_g7_9":    ratio(r.G79Minutes, r.G79Days),
-			"hw.refused_saves":       float64(r.Refused),
-			"hw.feedback_gap_ratio":  ratio(r.FbActual, r.FbEstimated),
-			"hw.bedtime_stop_pct":    ratio(r.BedtimeStops, r.Feedback),
-			"hw.feedback_count":      float64(r.Feedback),
+		m := map[string]float64{
+			IndHWClassDays:         float64(r.ClassDays),
+			IndHWReportedClassDays: float64(r.Reported),
+			IndHWUnreportedDays:    float64(r.ClassDays - r.Reported),
+			IndHWRefusedSaves:      float64(r.Refused),
+			IndHWFeedbackCount:     float64(r.Feedback),
+			IndHWReportedWritten:   float64(r.ReportedWritten),
 		}
+		ratio := func(key string, a, b int64) {
+			if b > 0 {
+				m[key] = float64(a) / float64(b)
+			}
+		}
+		ratio(IndHWDaysWithinCapPct, r.ReportedWithin, r.Reported)
+		if r.G12Days > 0 {
+			m[IndHWClassDaysG12] = float64(r.G12Days)
+			ratio(IndHWTakeHomeG12, r.G12TakeHome, r.G12Days)
+		}
+		if r.G36Days > 0 {
+			m[IndHWClassDaysG36] = float64(r.G36Days)
+			ratio(IndHWAvgMinutesG36, r.G36Minutes, r.G36Days)
+			ratio(IndHWTakeHomeG36, r.G36TakeHome, r.G36Days)
+		}
+		if r.G79Days > 0 {
+			m[IndHWClassDaysG79] = float64(r.G79Days)
+			ratio(IndHWAvgMinutesG79, r.G79Minutes, r.G79Days)
+			ratio(IndHWTakeHomeG79, r.G79TakeHome, r.G79Days)
+		}
+		ratio(IndHWFeedbackGapRatio, r.FbActual, r.FbEstimated)
+		ratio(IndHWBedtimeStopPct, r.BedtimeStops, r.Feedback)
+		ratio(IndHWReportedWrittenPct, r.ReportedWritten, r.Feedback)
+		ratio(IndHWReportedLongerPct, r.ReportedLg, r.Feedback)
+		out[r.SchoolID] = m
 	}
 	return out, nil
 }

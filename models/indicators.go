@@ -14,10 +14,43 @@ type IndicatorDef struct {
 	MsgID          string `json:"-"`     // catalog key of its label
 	Unit           string `json:"unit"`  // pct (0..1), minutes, count, ratio, days
 	HigherIsBetter bool   `json:"higher_is_better"`
-	// WeightKey optionally names another indicator of the same group whose
-	// value weights this one when schools are averaged into a region (e.g.
-	// the class-days behind a percentage); empty weights by enrolled students.
-	WeightKey string `json:"-"`
+	// Agg is how schools' values combine into a region's (AggSum,
+	// AggMean, AggShare, AggMin, AggMax). Empty means AggSum for counts and
+	// AggMean otherwise (AggregationOf), so older definitions keep working.
+	Agg string `json:"aggregation"`
+	// WeightKey names another indicator (usually a count of the same group)
+	// whose value weights this one in AggMean and AggShare: the class-days
+	// behind an average, the denominator behind a share. Empty weighs
+	// AggMean by enrolled students and AggShare by school (a share of
+	// schools). A school without the weight, or with weight 0, is left out.
+	WeightKey string `json:"weight_key,omitempty"`
+	// Rule is the POLICY.md rule id the indicator measures ("" when none).
+	Rule string `json:"rule,omitempty"`
+	// NoAlert marks a value that is shown but never alerted on (AS-04:
+	// participation is voluntary; an alert on it would push schools to
+	// force attendance). An alert rule on it is refused.
+	NoAlert bool `json:"no_alert,omitempty"`
+}
+
+// Aggregations of an indicator into a region: every definition declares one
+// (issue 9) and RollupValues is the one place that applies them.
+const (
+	AggSum   = "sum"   // counts: Σ x
+	AggMean  = "mean"  // weighted mean: Σ x·w / Σ w over the schools that have x and w
+	AggShare = "share" // a share: Σ x·d / Σ d with d its denominator (WeightKey), i.e. Σ numerators / Σ denominators
+	AggMin   = "min"   // the lowest school (worst of a "higher is better" value)
+	AggMax   = "max"   // the highest school
+)
+
+// AggregationOf is the aggregation a definition declares, defaulting by unit.
+func AggregationOf(d IndicatorDef) string {
+	if d.Agg != "" {
+		return d.Agg
+	}
+	if d.Unit == "count" {
+		return AggSum
+	}
+	return AggMean
 }
 
 // IndicatorSource computes one group of indicators for many schools at once

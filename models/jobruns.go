@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -24,6 +25,7 @@ type JobRun struct {
 	Outcome    string     `json:"outcome"` // running, ok, skipped, error
 	Detail     string     `json:"detail"`
 	Replica    string     `json:"replica"`
+	Attempts   int        `json:"attempts"` // 1, plus one per retry of a failed or timed-out run
 }
 
 // Job run outcomes.
@@ -37,12 +39,79 @@ const (
 // ClaimJobRun inserts the (job, period) row; claimed is false when another
 // run (this replica's or another's) already has the period.
 func ClaimJobRun(ctx context.Context, db *gorm.DB, job, period, replica string, now time.Time) (id int64, claimed bool, err error) {
-	r := JobRun{Job: job, Period: period, StartedAt: now.UTC(), Outcome: RunRunning, Replica: replica}
+	r := JobRun{Job: job, Period: period, StartedAt: now.UTC(), Outcome: RunRunning, Replica: replica, Attempts: 1}
 	res := db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&r)
 	if res.Error != nil {
 		return 0, false, res.Error
 	}
 	return r.ID, res.RowsAffected == 1, nil
+}
+
+// RetryPolicy says when a period whose run failed or died may be claimed
+// again: a run still "running" after Timeout is marked failed; a failed run
+// is retried RetryAfter after it ended, up to MaxAttempts tries in all.
+type RetryPolicy struct {
+	Timeout     time.Duration
+	RetryAfter  time.Duration
+	MaxAttempts int
+}
+
+// ClaimJobRunRetry claims (job, period) like ClaimJobRun and, when the
+// period already has a row, re-claims it if that run failed (and may be
+// retried now) or has been running longer than its timeout (it is marked
+// failed first, so /admin/jobs shows what happened). Only one replica's
+// update succeeds, so a retry also runs once.
+func ClaimJobRunRetry(ctx context.Context, db *gorm.DB, job, period, replica string, now time.Time, p RetryPolicy) (id int64, claimed bool, err error) {
+	id, claimed, err = ClaimJobRun(ctx, db, job, period, replica, now)
+	if err != nil || claimed {
+		return id, claimed, err
+	}
+	now = now.UTC()
+	db = db.WithContext(ctx)
+	if p.Timeout > 0 {
+		// A dead run counts as failed from the moment its timeout ran out.
+		var stale JobRun
+		err := db.Where("job = ? AND period = ? AND outcome = ? AND started_at < ?", job, period, RunRunning, now.Add(-p.Timeout)).Take(&stale).Error
+		if err == nil {
+			if err := db.Model(&JobRun{}).Where("id = ? AND outcome = ?", stale.ID, RunRunning).
+				Updates(map[string]any{"outcome": RunError, "detail": fmt.Sprintf("timed out: still running after %s", p.Timeout),
+					"finished_at": stale.StartedAt.Add(p.Timeout)}).Error; err != nil {
+				return 0, false, err
+			}
+		} else if !errors.Is(err, gorm.ErrRecordNotFound) {
+			return 0, false, err
+		}
+	}
+	q := db.Model(&JobRun{}).Where("job = ? AND period = ? AND outcome = ? AND (finished_at IS NULL OR finished_at <= ?)", job, period, RunError, now.Add(-p.RetryAfter))
+	if p.MaxAttempts > 0 {
+		q = q.Where("attempts < ?", p.MaxAttempts)
+	}
+	res := q.Updates(map[string]any{"outcome": RunRunning, "started_at": now, "finished_at": nil, "replica": replica,
+		"attempts": gorm.Expr("attempts + 1"), "detail": ""})
+	if res.Error != nil || res.RowsAffected != 1 {
+		return 0, false, res.Error
+	}
+	var r JobRun
+	if err := db.Where("job = ? AND period = ?", job, period).Take(&r).Error; err != nil {
+		return 0, false, err
+	}
+	return r.ID, true, nil
+}
+
+// JobRunsOf lists the runs of job for the given periods, by period.
+func JobRunsOf(ctx context.Context, db *gorm.DB, job string, periods []string) (map[string]JobRun, error) {
+	out := map[string]JobRun{}
+	if len(periods) == 0 {
+		return out, nil
+	}
+	var rows []JobRun
+	if err := db.WithContext(ctx).Where("job = ? AND period IN ?", job, periods).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[r.Period] = r
+	}
+	return out, nil
 }
 
 // FinishJobRun records how a claimed run ended.

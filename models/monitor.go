@@ -158,43 +158,58 @@ var (
 	studentCountCache = map[any]*studentCounts{}
 )
 
-// RollupValues combines schools' values into one set: counts are summed;
-// everything else (percentages, minutes, hours, ratios) is averaged over the
-// schools that have the value, weighted by the def's WeightKey value when the
-// school has it, else by its students.
+// RollupValues combines schools' values into one set by each definition's
+// aggregation (AggregationOf): sums, weighted means and shares over the
+// schools that have the value (a school without it — no grade band, no
+// reports — is absent, never a zero), minimum or maximum. students[i] is
+// school i's enrolled students, the weight of a mean without a WeightKey.
 func RollupValues(defs []IndicatorDef, values []map[string]float64, students []float64) map[string]float64 {
 	out := map[string]float64{}
 	for _, d := range defs {
-		var sum, wsum, plain float64
+		agg := AggregationOf(d)
+		var sum, wsum float64
 		n := 0
 		for i, v := range values {
 			x, ok := v[d.Key]
 			if !ok {
 				continue
 			}
-			n++
-			if d.Unit == "count" {
+			switch agg {
+			case AggSum:
 				sum += x
-				continue
+			case AggMin:
+				if n == 0 || x < sum {
+					sum = x
+				}
+			case AggMax:
+				if n == 0 || x > sum {
+					sum = x
+				}
+			default: // AggMean, AggShare
+				w := 1.0
+				switch {
+				case d.WeightKey != "":
+					w = v[d.WeightKey]
+				case agg == AggMean:
+					w = 0
+					if i < len(students) {
+						w = students[i]
+					}
+				}
+				if w <= 0 {
+					continue
+				}
+				sum += x * w
+				wsum += w
 			}
-			w := 0.0
-			if d.WeightKey != "" {
-				w = v[d.WeightKey]
-			} else if i < len(students) {
-				w = students[i]
-			}
-			sum += x * w
-			wsum += w
-			plain += x
+			n++
 		}
 		switch {
 		case n == 0:
-		case d.Unit == "count":
-			out[d.Key] = sum
-		case wsum > 0:
+		case agg == AggMean || agg == AggShare:
 			out[d.Key] = round4(sum / wsum)
 		default:
-			out[d.Key] = round4(plain / float64(n))
+			out[d.Key] = round4(sum)
 		}
 	}
 	return out
@@ -722,4 +737,30 @@ func ResolveRegionTerm(ctx context.Context, db *gorm.DB, code, key, today string
 		ids[i] = s.ID
 	}
 	return ResolveTerm(ctx, db, ids, key, today)
+}
+
+// ValidateAlertRules checks a region's alert rules: each well formed, on a
+// registered indicator that may be alerted on (participation is shown,
+// never alerted on: AS-04), and one rule per rule id (an alert is one per
+// school, rule id and week, so a second rule under an id would never raise
+// its own).
+func ValidateAlertRules(rules []policies.AlertRule) error {
+	defs := IndicatorDefs()
+	for _, r := range rules {
+		if !r.Valid() {
+			return Invalid("bureau.rule_invalid", map[string]any{"Rule": r.ID})
+		}
+		d, ok := FindDef(defs, r.Key)
+		if !ok {
+			return Invalid("bureau.rule_unknown_indicator", map[string]any{"Rule": r.ID, "Key": r.Key})
+		}
+		if d.NoAlert {
+			return RuleError("indicator_not_alertable", policies.RuleAS04, "bureau.rule_not_alertable", map[string]any{"Rule": r.ID, "Key": r.Key},
+				map[string]any{"indicator": r.Key})
+		}
+	}
+	if id := policies.DuplicateRuleID(rules); id != "" {
+		return Invalid("bureau.rule_duplicate", map[string]any{"Rule": id})
+	}
+	return nil
 }

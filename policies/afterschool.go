@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
 )
 
 // After-school service (课后服务) rules, AS-01..AS-10 in POLICY.md.
@@ -14,6 +15,7 @@ import (
 const (
 	RuleAS01 = "AS-01" // 5 days a week, ≥ 120 minutes a day
 	RuleAS02 = "AS-02" // ends no earlier than the local off-work time
+	RuleAS03 = "AS-03" // full coverage: service every school day, a place for every student who asks
 	RuleAS04 = "AS-04" // voluntary: a guardian's opt-in
 	RuleAS06 = "AS-06" // homework guidance first; no new lessons
 	RuleAS07 = "AS-07" // early arrival, lunch and evening self-study never count
@@ -276,8 +278,46 @@ func IsProgramCategory(c string) bool { return slices.Contains(ProgramCategories
 
 // drillWords are words that, in a program's name or description, suggest
 // subject drills or new lessons (AS-06: 「不得…刷题备考、讲授新课或集体补课」).
-// They flag a program on reports; they refuse nothing.
-var drillWords = []string{"刷题", "补课", "新课", "培优", "提分", "提高班", "冲刺", "奥数", "备考", "预习", "习题课", "考前", "应试"}
+// A program they match does not open until the principal confirms it with
+// a written reason (ConfirmReasonOK); the confirmation is audited and the
+// bureau sees it.
+var drillWords = []string{"刷题", "补课", "新课", "提前学", "先学", "超前", "培优", "提分", "提高班", "冲刺", "奥数", "备考", "预习", "习题课", "考前", "应试"}
+
+// MinConfirmReasonRunes is the shortest written reason a principal may give
+// for opening a program that looks like new lessons (AS-06).
+const MinConfirmReasonRunes = 15
+
+// MinStaffNoteRunes is the shortest note of a staff entry on a guardian's
+// behalf (AS-04): a sentence saying who asked, when and how, not a mark.
+const MinStaffNoteRunes = 10
+
+// Channels through which a guardian asks staff to enroll a child (AS-04).
+const (
+	ChannelPaperForm = "paper_form"
+	ChannelPhone     = "phone"
+	ChannelInPerson  = "in_person"
+)
+
+// RequestChannels lists the channels in display order.
+var RequestChannels = []string{ChannelPaperForm, ChannelPhone, ChannelInPerson}
+
+// IsSentence reports whether text is at least minRunes long and reads like
+// words rather than a placeholder: at least half as many different letters
+// (punctuation and spaces aside) as minRunes. "x", "……" or "aaaaaaaaaa"
+// are not a sentence.
+func IsSentence(text string, minRunes int) bool {
+	text = strings.TrimSpace(text)
+	if len([]rune(text)) < minRunes {
+		return false
+	}
+	distinct := map[rune]bool{}
+	for _, r := range text {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			distinct[r] = true
+		}
+	}
+	return len(distinct)*2 >= minRunes
+}
 
 // LooksLikeSubjectDrill reports whether a program's name looks like subject
 // drilling or new-lesson teaching (AS-06), and the first word that matched.

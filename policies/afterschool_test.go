@@ -203,3 +203,27 @@ func TestLottery(t *testing.T) {
 		}
 	})
 }
+
+// AS-04 and AS-06: a staff note and a principal's reason must be a sentence.
+func TestIsSentence(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		min  int
+		want bool
+	}{
+		{"x", MinStaffNoteRunes, false},
+		{"xxxxxxxxxxxx", MinStaffNoteRunes, false},
+		{"…………………………", MinStaffNoteRunes, false},
+		{"母亲11月20日递交书面申请表", MinStaffNoteRunes, true},
+		{"Mother phoned on 20 Nov", MinStaffNoteRunes, true},
+		{"同意", MinConfirmReasonRunes, false},
+		{"内容为作业辅导与答疑，不讲授新课，已核对教案。", MinConfirmReasonRunes, true},
+	} {
+		if got := IsSentence(tc.text, tc.min); got != tc.want {
+			t.Errorf("IsSentence(%q, %d) = %v, want %v", tc.text, tc.min, got, tc.want)
+		}
+	}
+	if ok, w := LooksLikeSubjectDrill("数学新课提前学"); !ok || w == "" {
+		t.Fatal("「数学新课提前学」 not flagged")
+	}
+}

@@ -97,18 +97,41 @@ type AlertRule struct {
 	Threshold float64 `json:"threshold"`
 }
 
-// DefaultAlertRules are the alert rules before a bureau changes thresholds:
-// after-school coverage (students enrolled ÷ students; 0 when the school
-// offers no service) under 95% (AS-03), a class over its homework cap on two
-// or more days in the week (HW-02/03), any refused exam attempt (EX-01),
-// complaints past their answer date (MON-04), after-school service on fewer
-// than 5 days a week (AS-01). Keys are the areas' indicator keys.
+// DefaultAlertRules are the alert rules before a bureau changes thresholds.
+// Each names exactly what it counts, and one rule id raises one alert:
+//   - AS-03 coverage (the lower of school days with service and guardians'
+//     requests met) under 95%; participation is voluntary (AS-04) and never
+//     alerted on;
+//   - HW-02/03 a class whose guardian-reported evening was over its limit
+//     on 2 or more days of the week (saves over the cap are refused, so the
+//     counted total cannot show it);
+//   - HW-15 two or more guardians' reports in the week say an item labelled
+//     oral, reading, practice or inquiry was really written homework;
+//   - EX-01 any refused attempt at a paper exam in grades 1–2 (EX-01
+//     refusals only);
+//   - MON-04 complaints past their answer date;
+//   - AS-01 after-school service on fewer than 5 days a week.
 var DefaultAlertRules = []AlertRule{
-	{ID: "AS-03", Key: "as.enrolled_pct", Op: "lt", Threshold: 0.95},
-	{ID: "HW-02/03", Key: "hw.max_class_over_cap_days", Op: "gte", Threshold: 2},
-	{ID: "EX-01", Key: "ex.refused_attempts", Op: "gt", Threshold: 0},
+	{ID: "AS-03", Key: "as.coverage_pct", Op: "lt", Threshold: 0.95},
+	{ID: "HW-02/03", Key: "hw.max_class_reported_over_days", Op: "gte", Threshold: 2},
+	{ID: "HW-15", Key: "hw.reported_written", Op: "gte", Threshold: 2},
+	{ID: "EX-01", Key: "ex.ex01_refusals", Op: "gt", Threshold: 0},
 	{ID: "MON-04", Key: "cp.overdue", Op: "gt", Threshold: 0},
 	{ID: "AS-01", Key: "as.days_per_week", Op: "lt", Threshold: 5},
+}
+
+// DuplicateRuleID returns the first rule id that appears twice in rules
+// ("" when none): an alert is one per school, rule id and week, so a
+// second rule under the same id would never raise its own alert.
+func DuplicateRuleID(rules []AlertRule) string {
+	seen := map[string]bool{}
+	for _, r := range rules {
+		if seen[r.ID] {
+			return r.ID
+		}
+		seen[r.ID] = true
+	}
+	return ""
 }
 
 // Valid reports whether the rule is well formed.

@@ -83,9 +83,9 @@ func TestAlertRules(t *testing.T) {
 			}
 		})
 	}
-	worse := AttentionScore(map[string]float64{"as.enrolled_pct": 0.5}, DefaultAlertRules, 0)
-	better := AttentionScore(map[string]float64{"as.enrolled_pct": 0.9}, DefaultAlertRules, 0)
-	fine := AttentionScore(map[string]float64{"as.enrolled_pct": 1}, DefaultAlertRules, 0)
+	worse := AttentionScore(map[string]float64{"as.coverage_pct": 0.5}, DefaultAlertRules, 0)
+	better := AttentionScore(map[string]float64{"as.coverage_pct": 0.9}, DefaultAlertRules, 0)
+	fine := AttentionScore(map[string]float64{"as.coverage_pct": 1}, DefaultAlertRules, 0)
 	if !(worse > better && better > fine && fine == 0) {
 		t.Errorf("AS-03/scores %v %v %v not ordered", worse, better, fine)
 	}
@@ -122,5 +122,15 @@ func TestWeekKey(t *testing.T) {
 	}
 	if got := WeekStart(day("2026-11-29")).Format(dateLayout); got != "2026-11-23" {
 		t.Fatal(got)
+	}
+}
+
+// One alert per school, rule id and week: two rules under one id are refused.
+func TestDuplicateRuleID(t *testing.T) {
+	if id := DuplicateRuleID(DefaultAlertRules); id != "" {
+		t.Fatalf("default rules repeat %s", id)
+	}
+	if id := DuplicateRuleID([]AlertRule{{ID: "EX-01"}, {ID: "AS-03"}, {ID: "EX-01"}}); id != "EX-01" {
+		t.Fatalf("got %q", id)
 	}
 }

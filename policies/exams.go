@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 )
 
 // Exam kinds (DESIGN.md: POST /api/v1/schools/:school/exams).
@@ -49,6 +50,9 @@ const (
 	RuleCAL02       = "CAL-02"
 	RuleCAL03       = "CAL-03"
 	RuleExamDayLoad = "EX-DAY"
+	// RuleExamTermLoad has no POLICY.md id either: a setting (PRACTICE) that
+	// bounds all assessments of a class per term (S4 二 「大幅压减考试次数」).
+	RuleExamTermLoad = "EX-TERM"
 )
 
 // ExamPlan is what the legality check needs of one exam event.
@@ -73,10 +77,65 @@ type ExamRules struct {
 	// PaperMinutesMax: EX-11 LOCAL (Hainan 2022) paper length by grade; nil or
 	// empty means off (the default).
 	PaperMinutesMax map[int]int `json:"paper_minutes_max,omitempty"`
+	// NonPaperMaxPerWeek: non-paper assessments (乐考, 游园) one class may
+	// have in an ISO week — unbounded, "non_paper" would be the label that
+	// hides weekly tests (EX-04). Default 1.
+	NonPaperMaxPerWeek int `json:"non_paper_max_per_week"`
+	// MaxPerTerm: assessments of every kind one class may have in a term
+	// (EX-TERM). Default 20.
+	MaxPerTerm int `json:"max_per_term"`
+	// MockFromMonth: the month the graduating grade's final review (总复习)
+	// starts in the second semester; mocks are allowed from its first day
+	// (EX-05). Default 3 (March).
+	MockFromMonth int `json:"mock_from_month"`
 }
 
-// DefaultExamRules are the defaults: three papers a day, two mocks, EX-11 off.
-func DefaultExamRules() ExamRules { return ExamRules{MaxPapersPerClassDay: 3, MockMax: 2} }
+// Setting keys and defaults of the exams area that are not rules.
+const (
+	// SettingResultsMaxUploadMiB is the largest results file (CSV or
+	// .xlsx) a school may upload, in MiB (int, school or region scope); a
+	// larger one is refused with 413 naming the limit.
+	SettingResultsMaxUploadMiB = "exams.results_max_upload_mib"
+	DefaultResultsMaxUploadMiB = 16
+	MaxResultsUploadMiB        = 64
+)
+
+// Defaults of the exam rules.
+const (
+	DefaultNonPaperMaxPerWeek = 1
+	DefaultMaxPerTerm         = 20
+	DefaultMockFromMonth      = 3
+)
+
+// DefaultExamRules are the defaults: three papers a day, two mocks from
+// March of the second semester, one non-paper assessment a week, twenty
+// assessments a term, EX-11 off.
+func DefaultExamRules() ExamRules {
+	return ExamRules{MaxPapersPerClassDay: 3, MockMax: 2, NonPaperMaxPerWeek: DefaultNonPaperMaxPerWeek,
+		MaxPerTerm: DefaultMaxPerTerm, MockFromMonth: DefaultMockFromMonth}
+}
+
+// WithDefaults fills unset (zero) numbers of a stored setting with the
+// defaults, so a setting written before a number existed keeps it bounded.
+func (r ExamRules) WithDefaults() ExamRules {
+	d := DefaultExamRules()
+	if r.MaxPapersPerClassDay <= 0 {
+		r.MaxPapersPerClassDay = d.MaxPapersPerClassDay
+	}
+	if r.MockMax <= 0 {
+		r.MockMax = d.MockMax
+	}
+	if r.NonPaperMaxPerWeek <= 0 {
+		r.NonPaperMaxPerWeek = d.NonPaperMaxPerWeek
+	}
+	if r.MaxPerTerm <= 0 {
+		r.MaxPerTerm = d.MaxPerTerm
+	}
+	if r.MockFromMonth < 1 || r.MockFromMonth > 12 {
+		r.MockFromMonth = d.MockFromMonth
+	}
+	return r
+}
 
 // HainanPaperMinutes is the EX-11 LOCAL example (grades 3–4 ≤ 60, 5–6 ≤ 90, junior ≤ 120).
 func HainanPaperMinutes() map[int]int {
@@ -86,6 +145,9 @@ func HainanPaperMinutes() map[int]int {
 // ExamCalendar is what the check knows of the term around a plan.
 type ExamCalendar struct {
 	TermStart, TermEnd string
+	// Semester of the term: 1 autumn, 2 spring (EX-05: mocks only in the
+	// graduating grade's second semester).
+	Semester int
 	// NoSchool: the date is a weekend or a no-school day of the term.
 	NoSchool bool
 	// Others are the school's other live (not withdrawn) exams of the term.
@@ -177,8 +239,42 @@ func CheckExam(p ExamPlan, cal ExamCalendar, r ExamRules) []Violation {
 			add(RuleEX05, "exams.rule.ex05_grade", map[string]any{"Grades": gradesList(bad)})
 		case p.Organiser == OrganiserRegion && p.Kind != ExamMock:
 			add(RuleEX05, "exams.rule.ex05_kind", nil)
+		case p.Kind == ExamMock && !InFinalReview(p.Date, cal.Semester, r.MockFromMonth):
+			add(RuleEX05, "exams.rule.ex05_stage", map[string]any{"Month": r.MockFromMonth})
 		case p.Kind == ExamMock && sameSubjectGrade(ExamMock) >= r.MockMax:
 			add(RuleEX05, "exams.rule.ex05_count", map[string]any{"Max": r.MockMax, "Subject": p.Subject})
+		}
+	}
+	// EX-04: non-paper assessments are bounded per class and week, or the
+	// label would let weekly tests through.
+	if p.Kind == ExamNonPaper && r.NonPaperMaxPerWeek > 0 {
+		wk := isoWeek(p.Date)
+		for _, g := range p.Grades {
+			n := 1
+			for _, o := range cal.Others {
+				if o.ID != p.ID && o.Kind == ExamNonPaper && slices.Contains(o.Grades, g) && isoWeek(o.Date) == wk {
+					n++
+				}
+			}
+			if n > r.NonPaperMaxPerWeek {
+				add(RuleEX04, "exams.rule.non_paper_week", map[string]any{"Grade": g, "Max": r.NonPaperMaxPerWeek})
+				break
+			}
+		}
+	}
+	// EX-TERM: all assessments of a class in the term.
+	if r.MaxPerTerm > 0 {
+		for _, g := range p.Grades {
+			n := 1
+			for _, o := range cal.Others {
+				if o.ID != p.ID && slices.Contains(o.Grades, g) {
+					n++
+				}
+			}
+			if n > r.MaxPerTerm {
+				add(RuleExamTermLoad, "exams.rule.term_load", map[string]any{"Grade": g, "Max": r.MaxPerTerm})
+				break
+			}
 		}
 	}
 	// EX-11 (LOCAL, off by default): paper length by grade.
@@ -212,6 +308,25 @@ func CheckExam(p ExamPlan, cal ExamCalendar, r ExamRules) []Violation {
 		}
 	}
 	return out
+}
+
+// InFinalReview reports whether date falls in the graduating grade's final
+// review stage: the second semester, from the first day of fromMonth
+// (EX-05, POLICY.md amendment: grade 9, second semester).
+func InFinalReview(date string, semester, fromMonth int) bool {
+	t, err := time.Parse(dateLayout, date)
+	if err != nil || semester != 2 {
+		return false
+	}
+	return int(t.Month()) >= fromMonth && t.Month() <= time.August
+}
+
+func isoWeek(date string) string {
+	t, err := time.Parse(dateLayout, date)
+	if err != nil {
+		return date
+	}
+	return WeekKey(t)
 }
 
 // Difficulty bands of an item (EX-12 PRACTICE: P > 0.7 easy, 0.4–0.7 medium, < 0.4 hard).

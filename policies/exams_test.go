@@ -17,6 +17,13 @@ func TestCheckExam(t *testing.T) {
 	term := ExamCalendar{TermStart: "2026-09-01", TermEnd: "2027-01-22"}
 	withOthers := func(o ...ExamPlan) ExamCalendar { c := term; c.Others = o; return c }
 	final8 := ExamPlan{ID: 1, Grades: []int{8}, Subject: "数学", Kind: ExamFinal, PaperBased: true, Date: "2027-01-12", Organiser: OrganiserSchool}
+	spring := ExamCalendar{TermStart: "2027-02-22", TermEnd: "2027-07-09", Semester: 2}
+	springWith := func(o ...ExamPlan) ExamCalendar { c := spring; c.Others = o; return c }
+	np := func(id int64, date string) ExamPlan {
+		return ExamPlan{ID: id, Grades: []int{8}, Subject: "数学", Kind: ExamNonPaper, Date: date}
+	}
+	tight := DefaultExamRules()
+	tight.MaxPerTerm = 2
 	hainan := DefaultExamRules()
 	hainan.PaperMinutesMax = HainanPaperMinutes()
 	cases := []struct {
@@ -43,12 +50,22 @@ func TestCheckExam(t *testing.T) {
 		{"EX-04/disguised quiz is refused", ExamPlan{Grades: []int{8}, Subject: "数学", Kind: ExamQuiz, PaperBased: true, Date: "2026-11-11"}, term, DefaultExamRules(), []string{"EX-04"}},
 		{"EX-05/grade 8 mock is refused", ExamPlan{Grades: []int{8}, Subject: "数学", Kind: ExamMock, PaperBased: true, Date: "2026-12-10"}, term, DefaultExamRules(), []string{"EX-05"}},
 		{"EX-05/regional grade 9 final is refused", ExamPlan{Grades: []int{9}, Subject: "数学", Kind: ExamFinal, PaperBased: true, Date: "2027-01-12", Organiser: OrganiserRegion}, term, DefaultExamRules(), []string{"EX-05"}},
-		{"EX-05/regional grade 9 mock is allowed", ExamPlan{Grades: []int{9}, Subject: "数学", Kind: ExamMock, PaperBased: true, Date: "2026-12-10", Organiser: OrganiserRegion}, term, DefaultExamRules(), []string{}},
-		{"EX-05/second grade 9 mock is allowed", ExamPlan{Grades: []int{9}, Subject: "数学", Kind: ExamMock, PaperBased: true, Date: "2026-12-10"},
-			withOthers(ExamPlan{ID: 7, Grades: []int{9}, Subject: "数学", Kind: ExamMock, PaperBased: true, Date: "2026-12-03"}), DefaultExamRules(), []string{}},
-		{"EX-05/third grade 9 mock is refused", ExamPlan{Grades: []int{9}, Subject: "数学", Kind: ExamMock, PaperBased: true, Date: "2026-12-17"},
-			withOthers(ExamPlan{ID: 7, Grades: []int{9}, Subject: "数学", Kind: ExamMock, PaperBased: true, Date: "2026-12-03"},
-				ExamPlan{ID: 8, Grades: []int{9}, Subject: "数学", Kind: ExamMock, PaperBased: true, Date: "2026-12-10"}), DefaultExamRules(), []string{"EX-05"}},
+		{"EX-05/regional grade 9 mock in the final review is allowed", ExamPlan{Grades: []int{9}, Subject: "数学", Kind: ExamMock, PaperBased: true, Date: "2027-04-14", Organiser: OrganiserRegion}, spring, DefaultExamRules(), []string{}},
+		{"EX-05/second grade 9 mock is allowed", ExamPlan{Grades: []int{9}, Subject: "数学", Kind: ExamMock, PaperBased: true, Date: "2027-05-12"},
+			springWith(ExamPlan{ID: 7, Grades: []int{9}, Subject: "数学", Kind: ExamMock, PaperBased: true, Date: "2027-04-14"}), DefaultExamRules(), []string{}},
+		{"EX-05/third grade 9 mock is refused", ExamPlan{Grades: []int{9}, Subject: "数学", Kind: ExamMock, PaperBased: true, Date: "2027-05-19"},
+			springWith(ExamPlan{ID: 7, Grades: []int{9}, Subject: "数学", Kind: ExamMock, PaperBased: true, Date: "2027-04-14"},
+				ExamPlan{ID: 8, Grades: []int{9}, Subject: "数学", Kind: ExamMock, PaperBased: true, Date: "2027-05-12"}), DefaultExamRules(), []string{"EX-05"}},
+		// Finding 6: mocks were allowed in any term.
+		{"EX-05/grade 9 mock in the autumn term is refused", ExamPlan{Grades: []int{9}, Subject: "数学", Kind: ExamMock, PaperBased: true, Date: "2026-12-10"}, term, DefaultExamRules(), []string{"EX-05"}},
+		{"EX-05/grade 9 mock in February, before the final review, is refused", ExamPlan{Grades: []int{9}, Subject: "数学", Kind: ExamMock, PaperBased: true, Date: "2027-02-24"}, spring, DefaultExamRules(), []string{"EX-05"}},
+		{"EX-05/grade 9 mock on 1 March, the review's first day, is allowed", ExamPlan{Grades: []int{9}, Subject: "数学", Kind: ExamMock, PaperBased: true, Date: "2027-03-01"}, spring, DefaultExamRules(), []string{}},
+		// Finding 6: unlimited non-paper "exams" (three grade-8 数学 in one week).
+		{"EX-04/first non-paper assessment of the week is allowed", np(0, "2026-11-11"), term, DefaultExamRules(), []string{}},
+		{"EX-04/second non-paper assessment in one week is refused", np(0, "2026-11-12"), withOthers(np(5, "2026-11-11")), DefaultExamRules(), []string{"EX-04"}},
+		{"EX-04/non-paper assessment the next week is allowed", np(0, "2026-11-16"), withOthers(np(5, "2026-11-11")), DefaultExamRules(), []string{}},
+		{"EX-TERM/second assessment of the term within a limit of 2 is allowed", final8, withOthers(np(5, "2026-11-11")), tight, []string{}},
+		{"EX-TERM/third assessment of the term over a limit of 2 is refused", final8, withOthers(np(5, "2026-11-11"), np(6, "2026-11-18")), tight, []string{"EX-TERM"}},
 		{"EX-11/off by default: 150 minutes in grade 4 passes", ExamPlan{Grades: []int{4}, Subject: "数学", Kind: ExamFinal, PaperBased: true, Date: "2027-01-12", DurationMinutes: 150}, term, DefaultExamRules(), []string{}},
 		{"EX-11/grade 4 at 60 minutes is allowed", ExamPlan{Grades: []int{4}, Subject: "数学", Kind: ExamFinal, PaperBased: true, Date: "2027-01-12", DurationMinutes: 60}, term, hainan, []string{}},
 		{"EX-11/grade 4 at 61 minutes is refused", ExamPlan{Grades: []int{4}, Subject: "数学", Kind: ExamFinal, PaperBased: true, Date: "2027-01-12", DurationMinutes: 61}, term, hainan, []string{"EX-11"}},

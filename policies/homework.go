@@ -2,7 +2,9 @@ package policies
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
+	"strings"
 )
 
 // Homework rule ids (POLICY.md §1) and the sleep rules the feedback uses (§2).
@@ -16,6 +18,7 @@ const (
 	RuleHW09 = "HW-09" // layered homework: required / optional
 	RuleHW10 = "HW-10" // finish written homework in school
 	RuleHW11 = "HW-11" // bedtime wins over unfinished homework
+	RuleHW15 = "HW-15" // labels are not trusted alone: all-kinds budget, guardians' reports
 	RuleSL01 = "SL-01" // sleep hours
 	RuleSL02 = "SL-02" // bedtime
 )
@@ -128,6 +131,10 @@ type HomeworkLimits struct {
 	// MaxWrittenSubjects limits the subjects with counted homework on a day
 	// per band (HW-08, LOCAL Zhejiang 3/4); 0 means off, the default.
 	MaxWrittenSubjects BandCaps
+	// TakeHome is the all-kinds daily budget of take-home minutes per band
+	// (HW-15: every kind and layer taken home, whatever its label); nil: no
+	// budget, the default. Stricter-only along the scope chain, like the caps.
+	TakeHome *BandCaps
 }
 
 // DefaultHomeworkLimits are the official numbers.
@@ -164,7 +171,37 @@ const (
 	CodeQuotaExceeded        = "subject_quota_exceeded"
 	CodeWrittenNotAllowed    = "written_homework_not_allowed"
 	CodeWrittenSubjectsLimit = "written_subjects_exceeded"
+	CodeTakeHomeExceeded     = "take_home_budget_exceeded"
+	CodeKindLooksWritten     = "kind_looks_written"
 )
+
+// LowerGradeTakeHomeKinds are the kinds grades 1–2 may take home (HW-01: no
+// written homework; oral work, reading and practice without writing are
+// allowed). Inquiry tasks usually end in a written record, so they stay in
+// school.
+var LowerGradeTakeHomeKinds = []string{KindOral, KindReading, KindPractice}
+
+// writtenWords are words in a title or details that mean pen and paper
+// (HW-15: the cheapest way around HW-01..03 is a label; a workbook page is
+// written work whatever it is called).
+var writtenWords = []string{"练习册", "作业本", "抄写", "默写", "听写", "写字", "描红", "试卷", "卷子", "口算本", "练字", "书写", "写一写", "日记", "作文", "练习卷", "学案", "导学案", "workbook", "worksheet"}
+
+var pageRef = regexp.MustCompile(`第\s*[0-9一二三四五六七八九十百]+\s*[-—~至到]?\s*[0-9一二三四五六七八九十百]*\s*页|(^|[^A-Za-z])[Pp]\.\s*[0-9]+`)
+
+// LooksWritten reports whether an item's text says it is written work, and
+// the word that says so.
+func LooksWritten(text string) (bool, string) {
+	t := strings.ToLower(text)
+	for _, w := range writtenWords {
+		if strings.Contains(t, w) {
+			return true, w
+		}
+	}
+	if m := pageRef.FindString(text); m != "" {
+		return true, m
+	}
+	return false, ""
+}
 
 // SaveCheck is what deciding a save needs: the class-day as it stands
 // (without the item being saved) and the item.
@@ -185,6 +222,13 @@ type SaveCheck struct {
 	// item's) and the limit (0: off).
 	OtherCountedSubjects int
 	MaxSubjects          int
+	// Text is the item's title and details (HW-15: a label must not hide
+	// written work).
+	Text string
+	// TakeHomeUsed is the take-home minutes of every kind already on the
+	// class-day; TakeHomeBudget the all-kinds budget (nil: none, HW-15).
+	TakeHomeUsed   int
+	TakeHomeBudget *int
 }
 
 // Refusal says why a save was refused.
@@ -200,19 +244,30 @@ func (r *Refusal) Error() string {
 	return fmt.Sprintf("%s (%s): cap %d, used %d, remaining %d", r.Code, r.Rule, r.Cap, r.Used, r.Remaining)
 }
 
-// CheckSave decides whether an item may be saved. HW-01 comes first (no
-// written take-home homework in grades 1–2, whatever the minutes); then the
-// class cap; then the subject quota — so when both the cap and a quota are
-// exceeded, cap_exceeded is reported.
+// CheckSave decides whether an item may be saved. HW-01 comes first (grades
+// 1–2 take home only oral work, reading and practice without writing,
+// whatever the minutes); then HW-15's label check (a take-home item whose
+// text says pen and paper must be labelled written); then the class cap;
+// then the all-kinds take-home budget (HW-15); then the subject quota — so
+// when both the cap and a quota are exceeded, cap_exceeded is reported.
 func CheckSave(c SaveCheck) *Refusal {
-	if c.Grade <= 2 && c.Kind == KindWritten && !c.InSchool {
+	written, _ := LooksWritten(c.Text)
+	if c.Grade <= 2 && !c.InSchool && (!slices.Contains(LowerGradeTakeHomeKinds, c.Kind) || written) {
 		return &Refusal{Code: CodeWrittenNotAllowed, Rule: RuleHW01, Cap: 0, Used: c.Used, Remaining: 0}
 	}
-	if !c.Counting.Counts(c.Kind, c.Layer, c.InSchool) {
-		return nil
+	if !c.InSchool && c.Kind != KindWritten && written {
+		return &Refusal{Code: CodeKindLooksWritten, Rule: RuleHW15, Cap: c.Cap.Minutes, Used: c.Used, Remaining: max(0, c.Cap.Minutes-c.Used)}
 	}
-	if c.Used+c.Minutes > c.Cap.Minutes {
+	counts := c.Counting.Counts(c.Kind, c.Layer, c.InSchool)
+	if counts && c.Used+c.Minutes > c.Cap.Minutes {
 		return &Refusal{Code: CodeCapExceeded, Rule: c.Cap.Rule, Cap: c.Cap.Minutes, Used: c.Used, Remaining: max(0, c.Cap.Minutes-c.Used)}
+	}
+	if !c.InSchool && c.TakeHomeBudget != nil && c.TakeHomeUsed+c.Minutes > *c.TakeHomeBudget {
+		b := *c.TakeHomeBudget
+		return &Refusal{Code: CodeTakeHomeExceeded, Rule: RuleHW15, Cap: b, Used: c.TakeHomeUsed, Remaining: max(0, b-c.TakeHomeUsed)}
+	}
+	if !counts {
+		return nil
 	}
 	if c.Quota != nil && c.SubjectUsed+c.Minutes > *c.Quota {
 		return &Refusal{Code: CodeQuotaExceeded, Rule: RuleHW08, Cap: *c.Quota, Used: c.SubjectUsed, Remaining: max(0, *c.Quota-c.SubjectUsed)}
@@ -221,6 +276,15 @@ func CheckSave(c SaveCheck) *Refusal {
 		return &Refusal{Code: CodeWrittenSubjectsLimit, Rule: RuleHW08, Cap: c.MaxSubjects, Used: c.OtherCountedSubjects, Remaining: 0}
 	}
 	return nil
+}
+
+// TakeHomeBudgetFor is the all-kinds budget of a grade (nil: none).
+func TakeHomeBudgetFor(grade int, l HomeworkLimits) *int {
+	if l.TakeHome == nil {
+		return nil
+	}
+	b := l.TakeHome.Of(grade)
+	return &b
 }
 
 // QuotaError says why a set of subject quotas is refused.
@@ -307,6 +371,15 @@ func ValidateOverride(l HomeworkLimits, enclosing *HomeworkLimits) *OverrideErro
 				return &OverrideError{Rule: RuleHW04, Field: "rest_caps." + b.name, Value: rv, Limit: b.get(*enclosing.RestCaps), Source: "enclosing"}
 			}
 		}
+		if l.TakeHome != nil {
+			tv := b.get(*l.TakeHome)
+			if tv < 0 {
+				return &OverrideError{Rule: RuleHW15, Field: "take_home." + b.name, Value: tv, Limit: 0, Source: "official"}
+			}
+			if enclosing != nil && enclosing.TakeHome != nil && tv > b.get(*enclosing.TakeHome) {
+				return &OverrideError{Rule: RuleHW15, Field: "take_home." + b.name, Value: tv, Limit: b.get(*enclosing.TakeHome), Source: "enclosing"}
+			}
+		}
 		if ms := b.get(l.MaxWrittenSubjects); ms < 0 {
 			return &OverrideError{Rule: RuleHW08, Field: "max_written_subjects." + b.name, Value: ms, Limit: 0, Source: "official"}
 		} else if enclosing != nil {
@@ -315,6 +388,8 @@ func ValidateOverride(l HomeworkLimits, enclosing *HomeworkLimits) *OverrideErro
 			}
 		}
 	}
+	// No take-home budget at this scope inherits the enclosing one: the
+	// strictest value along the chain applies, so nothing is loosened.
 	if enclosing != nil && enclosing.RestCaps != nil && l.RestCaps == nil {
 		return &OverrideError{Rule: RuleHW04, Field: "rest_caps", Value: -1, Limit: enclosing.RestCaps.G3to6, Source: "enclosing"}
 	}

@@ -247,3 +247,70 @@ func TestBedtimeAndGap(t *testing.T) {
 		}
 	})
 }
+
+// HW-01 and HW-15: grades 1–2 take home only oral work, reading and
+// practice without writing; a label does not hide written work; the
+// all-kinds budget bounds every take-home minute.
+func TestCheckSaveLabelsAndBudget(t *testing.T) {
+	budget := 90
+	base := func(grade int, kind, layer, text string, inSchool bool, minutes, takeHome int) SaveCheck {
+		return SaveCheck{Grade: grade, Cap: CapFor(grade, SchoolDay, DefaultHomeworkLimits()), Kind: kind, Layer: layer, InSchool: inSchool,
+			Minutes: minutes, Counting: DefaultCounting(), Text: text, TakeHomeUsed: takeHome, TakeHomeBudget: &budget}
+	}
+	cases := []struct {
+		name string
+		chk  SaveCheck
+		code string
+	}{
+		{"HW-01/grade 1 reading at home is allowed", base(1, KindReading, LayerRequired, "亲子共读", false, 15, 0), ""},
+		{"HW-01/grade 1 oral at home is allowed", base(1, KindOral, LayerRequired, "背诵古诗", false, 10, 0), ""},
+		{"HW-01/grade 1 practice without writing is allowed", base(1, KindPractice, LayerRequired, "帮家长择菜", false, 10, 0), ""},
+		{"HW-01/grade 1 workbook page labelled practice is refused", base(1, KindPractice, LayerRequired, "练习册第12页", false, 10, 0), CodeWrittenNotAllowed},
+		{"HW-01/grade 2 page range labelled oral is refused", base(2, KindOral, LayerOptional, "第 3-4 页", false, 10, 0), CodeWrittenNotAllowed},
+		{"HW-01/grade 2 inquiry at home is refused", base(2, KindInquiry, LayerRequired, "观察月亮", false, 10, 0), CodeWrittenNotAllowed},
+		{"HW-01/grade 1 written work in school is allowed", base(1, KindWritten, LayerRequired, "练习册第12页", true, 10, 0), ""},
+		{"HW-15/grade 4 copying labelled oral is refused", base(4, KindOral, LayerRequired, "抄写生字", false, 10, 0), CodeKindLooksWritten},
+		{"HW-15/grade 4 copying labelled written is allowed", base(4, KindWritten, LayerRequired, "抄写生字", false, 10, 0), ""},
+		{"HW-15/an English title with mp3 is not a page", base(4, KindOral, LayerRequired, "listen to the mp3 twice", false, 10, 0), ""},
+		{"HW-15/90 of 90 take-home minutes is allowed", base(4, KindOral, LayerRequired, "背诵", false, 30, 60), ""},
+		{"HW-15/91 of 90 take-home minutes is refused", base(4, KindOral, LayerOptional, "背诵", false, 31, 60), CodeTakeHomeExceeded},
+		{"HW-15/in-school minutes do not use the budget", base(4, KindWritten, LayerRequired, "课堂练习", true, 40, 90), ""},
+		{"HW-02/cap_exceeded wins over the budget", base(4, KindWritten, LayerRequired, "口算", false, 61, 0), CodeCapExceeded},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := CheckSave(tc.chk)
+			got := ""
+			if r != nil {
+				got = r.Code
+			}
+			if got != tc.code {
+				t.Fatalf("got %q (%v), want %q", got, r, tc.code)
+			}
+		})
+	}
+	noBudget := base(4, KindOral, LayerRequired, "背诵", false, 200, 200)
+	noBudget.TakeHomeBudget = nil
+	if r := CheckSave(noBudget); r != nil {
+		t.Fatalf("no budget set: %v", r)
+	}
+}
+
+// HW-15: the take-home budget is stricter-only along the chain, like the caps.
+func TestTakeHomeBudgetOverride(t *testing.T) {
+	enc := DefaultHomeworkLimits()
+	enc.TakeHome = &BandCaps{G1to2: 30, G3to6: 90, G7to9: 120}
+	own := DefaultHomeworkLimits()
+	own.TakeHome = &BandCaps{G1to2: 30, G3to6: 80, G7to9: 120}
+	if oe := ValidateOverride(own, &enc); oe != nil {
+		t.Fatalf("stricter refused: %v", oe)
+	}
+	own.TakeHome = &BandCaps{G1to2: 30, G3to6: 91, G7to9: 120}
+	if oe := ValidateOverride(own, &enc); oe == nil || oe.Rule != RuleHW15 || oe.Field != "take_home.g3_6" {
+		t.Fatalf("looser accepted: %v", oe)
+	}
+	own.TakeHome = &BandCaps{G1to2: -1}
+	if oe := ValidateOverride(own, nil); oe == nil || oe.Rule != RuleHW15 {
+		t.Fatalf("negative accepted: %v", oe)
+	}
+}

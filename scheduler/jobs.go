@@ -30,26 +30,25 @@ const (
 //     (only when the homework area's class_day_loads table exists)
 //   - reports due or overdue, and the reminders other areas register, 08:00
 func BureauJobs(db *gorm.DB) []Job {
-	return []Job{
-
-		{Name: JobReportDrafts, Def: gocron.CronJob("30 0 * * *", false), Period: DayPeriod,
+	jobs := []Job{
+		{Name: JobReportDrafts, Daily: &DailyAt{Hour: 0, Minute: 30}, Period: DayPeriod,
 			Run: func(ctx context.Context, now time.Time, period string) (string, error) {
 				n, err := models.EnsureReportDrafts(ctx, db, period)
 				return fmt.Sprintf("created %d", n), err
 			}},
-		{Name: JobIndicatorSnapshot, Def: gocron.CronJob("0 1 * * *", false), Period: DayPeriod,
+		{Name: JobIndicatorSnapshot, Daily: &DailyAt{Hour: 1}, Period: DayPeriod,
 			Run: func(ctx context.Context, now time.Time, period string) (string, error) {
 				day, _ := time.Parse(models.DateLayout, period)
 				n, err := models.SnapshotWeek(ctx, db, day.AddDate(0, 0, -1))
 				return fmt.Sprintf("values %d", n), err
 			}},
-		{Name: JobAlertEvaluation, Def: gocron.CronJob("0 19 * * *", false), Period: DayPeriod,
+		{Name: JobAlertEvaluation, Daily: &DailyAt{Hour: 19}, Period: DayPeriod,
 			Run: func(ctx context.Context, now time.Time, period string) (string, error) {
 				day, _ := time.Parse(models.DateLayout, period)
 				n, err := models.EvaluateAlerts(ctx, db, day)
 				return fmt.Sprintf("raised %d", n), err
 			}},
-		{Name: JobHomeworkReminders, Def: gocron.CronJob("0 18 * * 1-5", false), Period: DayPeriod,
+		{Name: JobHomeworkReminders, Daily: &DailyAt{Hour: 18, Weekdays: []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday}}, Period: DayPeriod,
 			Run: func(ctx context.Context, now time.Time, period string) (string, error) {
 				rs, present, err := models.HomeworkGapReminders(ctx, db, period)
 				if err != nil {
@@ -61,7 +60,7 @@ func BureauJobs(db *gorm.DB) []Job {
 				n, err := models.AddReminders(ctx, db, rs)
 				return fmt.Sprintf("sent %d", n), err
 			}},
-		{Name: JobDailyReminders, Def: gocron.CronJob("0 8 * * *", false), Period: DayPeriod,
+		{Name: JobDailyReminders, Daily: &DailyAt{Hour: 8}, Period: DayPeriod,
 			Run: func(ctx context.Context, now time.Time, period string) (string, error) {
 				rs, err := models.ReportDueReminders(ctx, db, period)
 				if err != nil {
@@ -78,13 +77,17 @@ func BureauJobs(db *gorm.DB) []Job {
 				return fmt.Sprintf("sent %d", n), err
 			}},
 	}
+	for i := range jobs {
+		jobs[i].Def = jobs[i].Daily.Def()
+	}
+	return jobs
 }
 
 // StorageJobs keep the storage in shape: the school-year partitions of
 // this year and the next (PostgreSQL; nothing on SQLite), daily at 02:00.
 func StorageJobs(db *gorm.DB) []Job {
 	return []Job{
-		{Name: JobSchoolYearParts, Def: gocron.CronJob("0 2 * * *", false), Period: DayPeriod,
+		{Name: JobSchoolYearParts, Daily: &DailyAt{Hour: 2, Minute: 0}, Period: DayPeriod,
 			Run: func(ctx context.Context, now time.Time, period string) (string, error) {
 				made, err := models.EnsureSchoolYearPartitions(ctx, db, period)
 				return fmt.Sprintf("created %v", made), err

@@ -49,7 +49,7 @@ func TestSolveGeneratedSchool(t *testing.T) {
 func TestSolveReasons(t *testing.T) {
 	win := []Window{{1, 930, 1050}, {2, 930, 1050}}
 	p := Problem{Windows: win, Step: 10,
-		Rooms:       []Room{{"R1", "gym"}},
+		Rooms:       []Room{{ID: "R1", Type: "gym"}},
 		Instructors: []Instructor{{ID: "A", Unavailable: []Window{{1, 930, 1050}, {2, 930, 1050}}}, {ID: "B", MaxWeeklyMinutes: 60}, {ID: "C"}, {ID: "D"}},
 		Programs: []Task{
 			{ID: 1, SlotsPerWeek: 1, Duration: 60, Instructor: "A", RoomType: "gym"},
@@ -75,7 +75,7 @@ func TestSolveReasons(t *testing.T) {
 }
 
 func TestCheckFindsClashes(t *testing.T) {
-	p := Problem{Windows: []Window{{1, 930, 1050}}, Rooms: []Room{{"R1", "gym"}}, Instructors: []Instructor{{ID: "A"}},
+	p := Problem{Windows: []Window{{1, 930, 1050}}, Rooms: []Room{{ID: "R1", Type: "gym"}}, Instructors: []Instructor{{ID: "A"}},
 		Programs: []Task{{ID: 1, SlotsPerWeek: 1, Duration: 60, Instructor: "A", RoomType: "gym"}, {ID: 2, SlotsPerWeek: 1, Duration: 60, Instructor: "A", RoomType: "gym"}}}
 	sol := Solution{Placements: []Placement{{1, 1, 930, 990, "R1"}, {2, 1, 960, 1020, "R1"}}}
 	v := Check(p, sol)

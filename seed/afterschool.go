@@ -91,7 +91,11 @@ func seedSchoolAfterschool(ctx context.Context, db *gorm.DB, d *District, idx in
 		bands = append(bands, band{"低年级", []int{1, 2, 3}}, band{"高年级", []int{4, 5, 6}})
 	}
 	if slices.Contains(grades, 7) {
-		bands = append(bands, band{"初中", []int{7, 8, 9}})
+		junior := []int{7, 8, 9}
+		if idx == 9 {
+			junior = []int{7, 8} // this school offers nothing to 初三 (AS-03: grades offered)
+		}
+		bands = append(bands, band{"初中", junior})
 	}
 	teachers := d.Teachers[sc.ID]
 	ti := 0
@@ -117,7 +121,10 @@ func seedSchoolAfterschool(ctx context.Context, db *gorm.DB, d *District, idx in
 		}
 	}
 	if idx%6 == 5 && len(bands) > 0 {
-		// A name that looks like a subject drill: flagged on reports (AS-06).
+		// A name that looks like new lessons or drills (AS-06): it opens only
+		// on the principal's written confirmation. The first such school's
+		// principal confirmed it (the bureau sees the reason); the other's
+		// still waits, and takes no enrollment.
 		b := bands[len(bands)-1]
 		p, err := models.CreateProgram(ctx, db, models.ProgramInput{SchoolID: sc.ID, TermID: term.ID, Today: today, Name: b.label + "数学培优班",
 			Category: policies.CatClubs, Grades: b.grades, Capacity: 30, Slots: []policies.Slot{{Weekday: 5, Start: "16:40", End: "17:40"}},
@@ -125,12 +132,29 @@ func seedSchoolAfterschool(ctx context.Context, db *gorm.DB, d *District, idx in
 		if err != nil {
 			return err
 		}
+		if idx == 5 {
+			by, err := models.UsersWithRole(ctx, db, policies.RolePrincipal, sc.ID)
+			if err != nil {
+				return err
+			}
+			if len(by) == 0 && len(teachers) > 0 {
+				by = teachers[:1]
+			}
+			if len(by) > 0 {
+				if p, err = models.ConfirmProgram(ctx, db, sc.ID, p.ID, by[0], "内容为数学思维游戏与作业答疑，不讲授新课、不刷题，教案已由教务处核对。"); err != nil {
+					return err
+				}
+			}
+		}
 		programs = append(programs, *p)
 	}
-	return seedEnrollmentsAndAttendance(ctx, db, d, sc, term, programs)
+	// One school runs out of places: some guardians' requests stay on the
+	// waitlist (AS-03, demand not met); elsewhere a full program's applicant
+	// picks another or none.
+	return seedEnrollmentsAndAttendance(ctx, db, d, sc, term, programs, idx == 1)
 }
 
-func seedEnrollmentsAndAttendance(ctx context.Context, db *gorm.DB, d *District, sc models.School, term *models.Term, programs []models.Program) error {
+func seedEnrollmentsAndAttendance(ctx context.Context, db *gorm.DB, d *District, sc models.School, term *models.Term, programs []models.Program, waitlist bool) error {
 	var students []models.Student
 	if err := db.Where("school_id = ?", sc.ID).Order("id").Find(&students).Error; err != nil {
 		return err
@@ -167,7 +191,7 @@ func seedEnrollmentsAndAttendance(ctx context.Context, db *gorm.DB, d *District,
 		g := gradeOf[st.ClassID]
 		var eligible []models.Program
 		for _, p := range programs {
-			if p.Eligible(g) {
+			if p.Eligible(g) && p.Confirmation != models.ConfirmationPending {
 				eligible = append(eligible, p)
 			}
 		}
@@ -176,6 +200,9 @@ func seedEnrollmentsAndAttendance(ctx context.Context, db *gorm.DB, d *District,
 		for k := 0; k < want && len(eligible) > 0; k++ {
 			p := eligible[d.Rand.IntN(len(eligible))]
 			if policies.AnyOverlap(holding, slotsOf[p.ID]) || slices.Contains(members[st.ID], p.ID) {
+				continue
+			}
+			if !waitlist && enrolled[p.ID] >= p.Capacity {
 				continue
 			}
 			gid := guardianOf[st.ID]

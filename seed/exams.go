@@ -17,8 +17,9 @@ func init() { RegisterArea(seedExams) }
 
 // A legal autumn-term exam calendar per school: grade 7–9 midterms in 语文,
 // 数学 and 英语 (published), finals for grades 3–9 (published; primary 英语 only
-// approved), two grade-9 mocks in 数学 (one submitted with a
-// blocked paper), a 乐考 for grades 1–2. At the demo school, papers with
+// approved; the grade-9 英语 final submitted with a paper EX-09 blocks), no
+// mocks (EX-05: only in the final review of the second semester), a 乐考 for
+// grades 1–2, and a few refused attempts. At the demo school, papers with
 // items and the results of the grade-8 数学 midterm.
 func seedExams(ctx context.Context, db *gorm.DB, d *District) error {
 	type plan struct {
@@ -47,13 +48,10 @@ func seedExams(ctx context.Context, db *gorm.DB, d *District) error {
 					plan{[]int{g}, "英语", policies.ExamMidterm, "2026-11-12", "08:00", 100, models.ExamPublished},
 					plan{[]int{g}, "语文", policies.ExamFinal, "2027-01-12", "08:00", 120, models.ExamPublished},
 					plan{[]int{g}, "数学", policies.ExamFinal, "2027-01-12", "14:00", 120, models.ExamPublished},
-					plan{[]int{g}, "英语", policies.ExamFinal, "2027-01-13", "08:00", 100, models.ExamPublished})
+					plan{[]int{g}, "英语", policies.ExamFinal, "2027-01-13", "08:00", 100, finalStatus(g)})
 			}
 		}
-		if sc.Stage != models.StagePrimary {
-			plans = append(plans, plan{[]int{9}, "数学", policies.ExamMock, "2026-12-10", "08:00", 120, models.ExamPublished},
-				plan{[]int{9}, "数学", policies.ExamMock, "2027-01-07", "08:00", 120, models.ExamSubmitted})
-		}
+
 		if sc.Stage != models.StageJunior {
 			plans = append(plans, plan{[]int{1, 2}, "语文", policies.ExamNonPaper, "2027-01-14", "09:00", 60, models.ExamPublished})
 		}
@@ -65,7 +63,7 @@ func seedExams(ctx context.Context, db *gorm.DB, d *District) error {
 		for _, p := range plans {
 			pp := policies.ExamPlan{ID: int64(len(checked) + 1), Grades: p.grades, Subject: p.subject, Kind: p.kind,
 				PaperBased: p.kind != policies.ExamNonPaper, Date: p.date, DurationMinutes: p.minutes, Organiser: policies.OrganiserSchool}
-			if vs := policies.CheckExam(pp, policies.ExamCalendar{TermStart: term.StartDate, TermEnd: term.EndDate, Others: checked}, rules); len(vs) > 0 {
+			if vs := policies.CheckExam(pp, policies.ExamCalendar{TermStart: term.StartDate, TermEnd: term.EndDate, Semester: term.Semester, Others: checked}, rules); len(vs) > 0 {
 				return fmt.Errorf("demo exam %v %s %s breaks %s", p.grades, p.subject, p.kind, vs[0].Rule)
 			}
 			checked = append(checked, pp)
@@ -95,6 +93,9 @@ func seedExams(ctx context.Context, db *gorm.DB, d *District) error {
 				return err
 			}
 		}
+		if err := seedRefusals(ctx, db, d, sc); err != nil {
+			return err
+		}
 		seen := map[string]bool{}
 		for _, r := range rows {
 			if !seen[r.Date] {
@@ -106,6 +107,15 @@ func seedExams(ctx context.Context, db *gorm.DB, d *District) error {
 		}
 	}
 	return nil
+}
+
+// finalStatus: the grade-9 英语 final waits for approval with a paper that
+// EX-09 blocks; the other finals are published.
+func finalStatus(grade int) string {
+	if grade == 9 {
+		return models.ExamSubmitted
+	}
+	return models.ExamPublished
 }
 
 func findExam(rows []models.ExamEvent, d *District, grades, subject, kind string) *models.ExamEvent {
@@ -144,20 +154,13 @@ func seedPapers(ctx context.Context, db *gorm.DB, d *District, sc *models.School
 		{"8", "数学", policies.ExamMidterm, demoPaper(10, 2, 1, false)}, // 70:20:10
 		{"8", "语文", policies.ExamMidterm, demoPaper(5, 3, 2, false)},  // 35:30:20 of 85: flagged
 		{"9", "数学", policies.ExamMidterm, demoPaper(10, 2, 1, false)}, // passing
-		{"9", "数学", policies.ExamMock, demoPaper(10, 2, 1, true)},     // blocked (EX-09)
+		{"9", "英语", policies.ExamFinal, demoPaper(10, 2, 1, true)},    // blocked (EX-09), submitted
 		{"8", "数学", policies.ExamFinal, demoPaper(10, 2, 1, false)},   // passing
 	}
 	for _, p := range papers {
 		e := findExam(rows, d, p.grades, p.subject, p.kind)
 		if e == nil {
 			continue
-		}
-		if p.kind == policies.ExamMock && e.Date != "2027-01-07" {
-			for i := range rows {
-				if rows[i].Kind == policies.ExamMock && rows[i].Date == "2027-01-07" {
-					e = &rows[i]
-				}
-			}
 		}
 		if _, err := models.SavePaper(ctx, db, sc, e.ID, p.items); err != nil {
 			return err
@@ -203,4 +206,37 @@ func seedResults(ctx context.Context, db *gorm.DB, d *District, sc *models.Schoo
 	}
 	_, err := models.ImportResults(ctx, db, sc, e.ID, out)
 	return err
+}
+
+// seedRefusals records the attempts the legality check refused, as if an
+// academic director had tried them this week: in every fourth school (not
+// the first, whose counts the tests read) a grade-2 paper test (EX-01) and
+// a grade-8 weekly test (EX-04); in every fifth an autumn grade-9 mock
+// (EX-05, not yet the final review).
+func seedRefusals(ctx context.Context, db *gorm.DB, d *District, sc models.School) error {
+	idx := 0
+	for i, s := range d.Schools {
+		if s.ID == sc.ID {
+			idx = i
+		}
+	}
+	day := d.Opts.Today
+	var vs []policies.Violation
+	if idx%4 == 1 && sc.Stage != models.StageJunior {
+		vs = append(vs, policies.Violation{Rule: policies.RuleEX01})
+	}
+	if idx%4 == 1 && sc.Stage != models.StagePrimary {
+		if err := models.RecordRefusals(ctx, db, sc.ID, day, []policies.Violation{{Rule: policies.RuleEX04}}); err != nil {
+			return err
+		}
+	}
+	if idx%5 == 2 && sc.Stage != models.StagePrimary {
+		if err := models.RecordRefusals(ctx, db, sc.ID, day, []policies.Violation{{Rule: policies.RuleEX05}}); err != nil {
+			return err
+		}
+	}
+	if len(vs) == 0 {
+		return nil
+	}
+	return models.RecordRefusals(ctx, db, sc.ID, day, vs)
 }

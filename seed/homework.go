@@ -82,14 +82,28 @@ func seedHomeworkTx(ctx context.Context, db *gorm.DB, d *District) error {
 	for _, k := range kids {
 		guardians[k.ClassID] = append(guardians[k.ClassID], [2]int64{k.StudentID, k.UserID})
 	}
+	// The district sets an all-kinds take-home budget (HW-15), stricter-only
+	// below it like the caps; the written caps stay the national 60/90.
 	limits := policies.DefaultHomeworkLimits()
+	limits.TakeHome = &DemoTakeHomeBudget
+	if err := models.PutSetting(ctx, db, 0, policies.RegionDomain(demoCity), models.SettingHomeworkTakeHome, limits.TakeHome); err != nil {
+		return err
+	}
 	w := &homeworkWriter{db: db}
-	for _, sc := range d.Schools {
+	for si, sc := range d.Schools {
 		days, err := seedDays(ctx, db, d, sc.ID)
 		if err != nil {
 			return err
 		}
-		feedbackFrom := len(days) - min(len(days), 10) // parents report on the last 10 school days
+		feedbackFrom := len(days) - min(len(days), 11) // parents report on the last 10 school days before today
+		// In every third school one class's evenings run far over what was
+		// set, and parents say so (HW-02/03, HW-15): the demo has real problems.
+		var hot int64
+		for _, cl := range d.Classes[sc.ID] {
+			if si%3 == 0 && hot == 0 && cl.Grade >= 3 {
+				hot = cl.ID
+			}
+		}
 		for _, cl := range d.Classes[sc.ID] {
 			capv := policies.CapFor(cl.Grade, policies.SchoolDay, limits)
 			for di, day := range days {
@@ -98,7 +112,7 @@ func seedHomeworkTx(ctx context.Context, db *gorm.DB, d *District) error {
 					continue
 				}
 				load := models.ClassDayLoad{SchoolID: sc.ID, ClassID: cl.ID, Grade: cl.Grade, Date: day, CapMinutes: capv.Minutes,
-					UpdatedAt: time.Now().UTC()}
+					BudgetMinutes: limits.TakeHome.Of(cl.Grade), UpdatedAt: time.Now().UTC()}
 				takeHome := 0
 				for _, it := range items {
 					load.AllMinutes += it.Minutes
@@ -110,27 +124,64 @@ func seedHomeworkTx(ctx context.Context, db *gorm.DB, d *District) error {
 						takeHome += it.Minutes
 					}
 				}
+				load.TakeHomeMinutes = takeHome
 				if cl.Grade >= 3 && d.Rand.IntN(20) == 0 {
 					load.RefusedCount = 1 // a teacher who tried to go over the cap that day
 				}
-				if di >= feedbackFrom && takeHome > 0 {
+				if di >= feedbackFrom && takeHome > 0 && day < d.Opts.Today { // tonight is not over yet
 					for _, g := range guardians[cl.ID] {
-						if d.Rand.IntN(4) != 0 {
+						if d.Rand.IntN(4) != 0 && (cl.ID != hot || d.Rand.IntN(2) != 0) {
 							continue
 						}
-						// Reality runs a little over the estimate, more in higher grades.
-						actual := takeHome * (85 + d.Rand.IntN(30+cl.Grade*4)) / 100
-						stopped := actual > takeHome*5/4 && d.Rand.IntN(2) == 0
-						fb := models.HomeworkFeedback{SchoolID: sc.ID, ClassID: cl.ID, StudentID: g[0], GuardianID: g[1], Date: day,
-							ActualMinutes: actual, EstimatedMinutes: takeHome, StoppedAtBedtime: stopped,
-							CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC()}
-						load.FeedbackCount++
-						load.FeedbackActualMinutes += actual
-						load.FeedbackEstimatedMinutes += takeHome
-						if stopped {
-							load.BedtimeStops++
+						// Reality runs a little over the estimate, more in higher
+						// grades; in the hot class far over, and the "oral" and
+						// "practice" items were written work. A third of the
+						// parents (all in the hot class) report item by item, so
+						// the head teacher sees the gap per teacher and subject.
+						factor := 85 + d.Rand.IntN(30+cl.Grade*4)
+						writtenOdds := 40
+						if cl.ID == hot {
+							factor, writtenOdds = 170+d.Rand.IntN(60), 3
 						}
-						w.feedback = append(w.feedback, fb)
+						type report struct {
+							item               int // index into w.items, -1: the whole day
+							actual, est        int
+							written, kindWrite bool
+						}
+						var reports []report
+						if cl.ID == hot || d.Rand.IntN(3) == 0 {
+							for j, it := range items {
+								if !it.InSchool {
+									reports = append(reports, report{item: len(w.items) + j, actual: it.Minutes * factor / 100, est: it.Minutes,
+										kindWrite: it.Kind == policies.KindWritten})
+								}
+							}
+						} else {
+							reports = append(reports, report{item: -1, actual: takeHome * factor / 100, est: takeHome})
+						}
+						load.FeedbackStudents++
+						for _, r := range reports {
+							written := !r.kindWrite && d.Rand.IntN(writtenOdds) == 0
+							stopped := r.item < 0 && r.actual > r.est*5/4 && d.Rand.IntN(2) == 0
+							fb := models.HomeworkFeedback{SchoolID: sc.ID, ClassID: cl.ID, StudentID: g[0], GuardianID: g[1], Date: day,
+								ActualMinutes: r.actual, EstimatedMinutes: r.est, StoppedAtBedtime: stopped,
+								ReallyWritten: written, TookLonger: r.actual > r.est,
+								CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC()}
+							load.FeedbackCount++
+							load.FeedbackActualMinutes += r.actual
+							load.FeedbackEstimatedMinutes += r.est
+							if stopped {
+								load.BedtimeStops++
+							}
+							if written {
+								load.ReportedWritten++
+							}
+							if fb.TookLonger {
+								load.ReportedLonger++
+							}
+							w.feedback = append(w.feedback, fb)
+							w.feedbackItem = append(w.feedbackItem, r.item)
+						}
 					}
 				}
 				w.items = append(w.items, items...)
@@ -144,12 +195,23 @@ func seedHomeworkTx(ctx context.Context, db *gorm.DB, d *District) error {
 	return w.flush(true)
 }
 
+// DemoTakeHomeBudget is the demo district's all-kinds daily take-home
+// budget per band (HW-15): reading and oral work in grades 1–2, written
+// homework plus everything else at home above.
+var DemoTakeHomeBudget = policies.BandCaps{G1to2: 30, G3to6: 90, G7to9: 120}
+
+// demoCity is the city every district school is in (阜新市).
+const demoCity = "210900"
+
 // homeworkWriter buffers rows and writes them in batches.
 type homeworkWriter struct {
 	db       *gorm.DB
 	items    []models.HomeworkItem
 	loads    []models.ClassDayLoad
 	feedback []models.HomeworkFeedback
+	// feedbackItem[i] is the index in items of the item feedback[i]
+	// reports on (-1: the whole day); the id is known once items are in.
+	feedbackItem []int
 }
 
 func (w *homeworkWriter) flush(all bool) error {
@@ -157,35 +219,49 @@ func (w *homeworkWriter) flush(all bool) error {
 		return nil
 	}
 	ctx := w.db.Statement.Context
+	// Item ids are reserved up front: feedback on an item points at it.
+	first, err := reserveIDs(ctx, w.db, "homework_items", len(w.items))
+	if err != nil {
+		return err
+	}
 	rows := make([][]any, len(w.items))
-	for i, it := range w.items {
-		rows[i] = []any{it.SchoolID, it.ClassID, it.SubjectID, it.TeacherID, it.Date, it.DueDate, it.Title, it.Details, it.Minutes,
+	for i := range w.items {
+		it := &w.items[i]
+		it.ID = first + int64(i)
+		rows[i] = []any{it.ID, it.SchoolID, it.ClassID, it.SubjectID, it.TeacherID, it.Date, it.DueDate, it.Title, it.Details, it.Minutes,
 			it.Kind, it.Layer, it.InSchool, it.Counted, it.Status, it.CreatedAt, it.UpdatedAt}
 	}
-	if err := bulkInsert(ctx, w.db, "homework_items", []string{"school_id", "class_id", "subject_id", "teacher_id", "date", "due_date",
+	if err := bulkInsert(ctx, w.db, "homework_items", []string{"id", "school_id", "class_id", "subject_id", "teacher_id", "date", "due_date",
 		"title", "details", "minutes", "kind", "layer", "in_school", "counted", "status", "created_at", "updated_at"}, rows); err != nil {
 		return err
 	}
 	rows = make([][]any, len(w.loads))
 	for i, l := range w.loads {
 		rows[i] = []any{l.SchoolID, l.ClassID, l.Grade, l.Date, l.TotalMinutes, l.AllMinutes, l.CapMinutes, l.ItemCount, l.RefusedCount,
-			l.FeedbackCount, l.FeedbackActualMinutes, l.FeedbackEstimatedMinutes, l.BedtimeStops, l.UpdatedAt}
+			l.FeedbackCount, l.FeedbackActualMinutes, l.FeedbackEstimatedMinutes, l.BedtimeStops, l.TakeHomeMinutes, l.BudgetMinutes,
+			l.FeedbackStudents, l.ReportedWritten, l.ReportedLonger, l.UpdatedAt}
 	}
 	if err := bulkInsert(ctx, w.db, "class_day_loads", []string{"school_id", "class_id", "grade", "date", "total_minutes", "all_minutes",
 		"cap_minutes", "item_count", "refused_count", "feedback_count", "feedback_actual_minutes", "feedback_estimated_minutes",
-		"bedtime_stops", "updated_at"}, rows); err != nil {
+		"bedtime_stops", "take_home_minutes", "budget_minutes", "feedback_students", "reported_written", "reported_longer", "updated_at"}, rows); err != nil {
 		return err
+	}
+	for i, idx := range w.feedbackItem {
+		if idx >= 0 {
+			id := w.items[idx].ID
+			w.feedback[i].ItemID = &id
+		}
 	}
 	rows = make([][]any, len(w.feedback))
 	for i, f := range w.feedback {
-		rows[i] = []any{f.SchoolID, f.ClassID, f.StudentID, f.GuardianID, f.Date, f.ActualMinutes, f.EstimatedMinutes, f.StoppedAtBedtime,
-			f.CreatedAt, f.UpdatedAt}
+		rows[i] = []any{f.SchoolID, f.ClassID, f.StudentID, f.GuardianID, f.ItemID, f.Date, f.ActualMinutes, f.EstimatedMinutes,
+			f.StoppedAtBedtime, f.ReallyWritten, f.TookLonger, f.CreatedAt, f.UpdatedAt}
 	}
-	if err := bulkInsert(ctx, w.db, "homework_feedbacks", []string{"school_id", "class_id", "student_id", "guardian_id", "date",
-		"actual_minutes", "estimated_minutes", "stopped_at_bedtime", "created_at", "updated_at"}, rows); err != nil {
+	if err := bulkInsert(ctx, w.db, "homework_feedbacks", []string{"school_id", "class_id", "student_id", "guardian_id", "item_id", "date",
+		"actual_minutes", "estimated_minutes", "stopped_at_bedtime", "really_written", "took_longer", "created_at", "updated_at"}, rows); err != nil {
 		return err
 	}
-	w.items, w.loads, w.feedback = w.items[:0], w.loads[:0], w.feedback[:0]
+	w.items, w.loads, w.feedback, w.feedbackItem = w.items[:0], w.loads[:0], w.feedback[:0], w.feedbackItem[:0]
 	return nil
 }
 
@@ -286,6 +362,10 @@ func (d *District) classDayItems(cl models.Class, day string, capMinutes int, te
 	}
 	if d.Rand.IntN(3) == 0 {
 		add(pool[d.Rand.IntN(len(pool))], "拓展阅读（选做）", policies.KindReading, policies.LayerOptional, 15, false)
+	}
+	if d.Rand.IntN(3) == 0 {
+		// Not counted toward the cap, but within the all-kinds budget (HW-15).
+		add(pool[d.Rand.IntN(len(pool))], "课文背诵", policies.KindOral, policies.LayerRequired, 15, false)
 	}
 	if d.Rand.IntN(4) == 0 {
 		add(pool[d.Rand.IntN(len(pool))], "课堂巩固（校内完成）", policies.KindWritten, policies.LayerRequired, 15, true)

@@ -165,6 +165,13 @@ var Funcs = template.FuncMap{
 		return s
 	},
 	"dict": dict,
+	// deref reads an optional number (0 when unset).
+	"deref": func(p *int) int {
+		if p == nil {
+			return 0
+		}
+		return *p
+	},
 	"width": func(part, whole int) int {
 		if whole <= 0 {
 			return 0

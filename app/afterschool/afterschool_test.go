@@ -132,7 +132,7 @@ func TestEnrollmentRush(t *testing.T) {
 			wg.Add(1)
 			go func(id int64) {
 				defer wg.Done()
-				status, body := c.Do(http.MethodPost, fmt.Sprintf("/api/v1/programs/%d/enrollments", pid), map[string]any{"student_id": id, "note": "家长书面申请 2026-11-20"})
+				status, body := c.Do(http.MethodPost, fmt.Sprintf("/api/v1/programs/%d/enrollments", pid), map[string]any{"student_id": id, "note": "家长书面申请 2026-11-20", "channel": "paper_form"})
 				mu.Lock()
 				defer mu.Unlock()
 				if status != http.StatusCreated {
@@ -228,12 +228,22 @@ func TestEnrollmentRules(t *testing.T) {
 		if status, body = enroll(pc, a, map[string]any{"student_id": other.ID}); status != http.StatusUnprocessableEntity || body["details"].(map[string]any)["rule"] != "AS-04" {
 			t.Errorf("staff without note: %d %v", status, body)
 		}
-		if status, body = enroll(pc, a, map[string]any{"student_id": other.ID, "note": "母亲 11-20 书面申请"}); status != http.StatusCreated {
+		// Finding 7: a mark is not the guardian's request, and the channel is named.
+		if status, body = enroll(pc, a, map[string]any{"student_id": other.ID, "note": "x", "channel": "phone"}); status != http.StatusUnprocessableEntity || body["error"] != "guardian_request_required" {
+			t.Errorf("staff with note x: %d %v", status, body)
+		}
+		if status, body = enroll(pc, a, map[string]any{"student_id": other.ID, "note": "母亲 11-20 书面申请"}); status != http.StatusUnprocessableEntity || body["error"] != "request_channel_required" {
+			t.Errorf("staff without channel: %d %v", status, body)
+		}
+		if status, body = enroll(pc, a, map[string]any{"student_id": other.ID, "note": "母亲 11-20 书面申请", "channel": "carrier pigeon"}); status != http.StatusUnprocessableEntity {
+			t.Errorf("staff with an unknown channel: %d %v", status, body)
+		}
+		if status, body = enroll(pc, a, map[string]any{"student_id": other.ID, "note": "母亲 11-20 书面申请", "channel": "paper_form"}); status != http.StatusCreated {
 			t.Errorf("staff with note: %d %v", status, body)
 		}
 		var row models.Enrollment
 		e.DB.Where("program_id = ? AND student_id = ?", a, other.ID).First(&row)
-		if !row.StaffEntry || row.Note == "" {
+		if !row.StaffEntry || row.Note == "" || row.RequestChannel != "paper_form" {
 			t.Errorf("staff entry not recorded: %+v", row)
 		}
 		if status, _ = enroll(e.Login("teacher.hz1"), a, map[string]any{"student_id": other.ID, "note": "x"}); status != http.StatusForbidden {
@@ -279,7 +289,7 @@ func TestLotteryReproducible(t *testing.T) {
 		e.DB.Model(&models.Student{}).Where("id = ?", kids[5].ID).Update("priority_groups", "left_behind")
 		pc := e.Login("principal.hz1")
 		for _, k := range kids {
-			status, body := pc.Do(http.MethodPost, fmt.Sprintf("/api/v1/programs/%d/enrollments", pid), map[string]any{"student_id": k.ID, "note": "家长申请"})
+			status, body := pc.Do(http.MethodPost, fmt.Sprintf("/api/v1/programs/%d/enrollments", pid), map[string]any{"student_id": k.ID, "note": "家长 11 月 20 日电话申请", "channel": "phone"})
 			if status != http.StatusCreated || body["status"] != "applied" {
 				t.Fatalf("apply: %d %v", status, body)
 			}

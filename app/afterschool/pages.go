@@ -53,9 +53,12 @@ func (s *handlers) afterschoolPages() {
 	s.r.Route(g, http.MethodGet, "/schools/:school/afterschool", s.pagePlan, app.Allow("service", "read", school))
 	s.r.Route(g, http.MethodPost, "/schools/:school/afterschool/plan", s.postPlan, app.Allow("service", "write", school))
 	s.r.Route(g, http.MethodGet, "/schools/:school/afterschool/timetable", s.pageTimetable, app.Allow("program", "read", school))
+	s.r.Route(g, http.MethodPost, "/schools/:school/afterschool/timetable/fet", s.timetableFETForm, app.Allow("program", "write", school))
 	s.r.Route(g, http.MethodGet, "/schools/:school/afterschool/hours", s.pageHours, app.Allow("program", "write", school))
 	s.r.Route(g, http.MethodGet, "/schools/:school/afterschool/hours.csv", s.hoursCSV, app.Allow("program", "write", school))
 	s.r.Route(g, http.MethodGet, "/afterschool/programs/:id", s.pageProgram, app.Allow("program", "read", program))
+	s.r.Route(g, http.MethodPost, "/afterschool/programs/:id/confirm", s.postConfirmProgram, app.Allow("service", "write", program))
+	s.r.Route(g, http.MethodPost, "/afterschool/programs/:id/enroll", s.postStaffEnroll, app.Allow("enrollment", "write", program))
 	s.r.Route(g, http.MethodGet, "/afterschool/sessions/:id", s.pageSession, app.Allow("attendance", "write", session))
 	s.r.Route(g, http.MethodPost, "/afterschool/sessions/:id", s.postSession, app.Allow("attendance", "write", session))
 	s.r.Route(g, http.MethodPost, "/afterschool/sessions/:id/cancel", s.postCancelSession, app.Allow("attendance", "write", session))
@@ -233,11 +236,14 @@ type gridRow struct {
 }
 
 type timetablePage struct {
-	School   models.School
-	Term     models.Term
-	Rows     []gridRow
-	Weekdays []int
-	Solve    *solveView
+	School     models.School
+	Term       models.Term
+	Rows       []gridRow
+	Weekdays   []int
+	Solve      *solveView
+	Leader     bool
+	Categories []string
+	FET        *scheduler.FETImportReport // after a FET import
 }
 
 type solveView struct {
@@ -252,14 +258,45 @@ type solveMiss struct {
 }
 
 func (s *handlers) pageTimetable(c echo.Context) error {
-	ctx := c.Request().Context()
-	sc, term, _, err := s.SchoolTerm(c, app.TargetOf(c).SchoolID)
+	data, err := s.timetableData(c)
 	if err != nil {
 		return err
 	}
-	ps, err := models.ProgramsOfTerm(ctx, s.DB, sc.ID, term.ID)
+	return s.RenderPage(c, http.StatusOK, "afterschool/timetable", "as.timetable.title", data)
+}
+
+// timetableFETForm imports a school's FET file from the timetable page and
+// shows the page with what was imported and what the file holds that we
+// do not honour (by constraint name and count).
+func (s *handlers) timetableFETForm(c echo.Context) error {
+	rep, err := s.importFET(c)
+	if err != nil {
+		return s.FormFailure(c, err, func(f app.FormError) error {
+			data, derr := s.timetableData(c)
+			if derr != nil {
+				return derr
+			}
+			return s.RenderWithError(c, f.Status, "afterschool/timetable", "as.timetable.title", f.Message, data)
+		})
+	}
+	data, err := s.timetableData(c)
 	if err != nil {
 		return err
+	}
+	data.FET = &rep
+	return s.RenderPage(c, http.StatusOK, "afterschool/timetable", "as.timetable.title", data)
+}
+
+func (s *handlers) timetableData(c echo.Context) (_ *timetablePage, err error) {
+	defer models.Wrap(&err, "afterschool.timetableData")
+	ctx := c.Request().Context()
+	sc, term, _, err := s.SchoolTerm(c, app.TargetOf(c).SchoolID)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := models.ProgramsOfTerm(ctx, s.DB, sc.ID, term.ID)
+	if err != nil {
+		return nil, err
 	}
 	rows := map[string]*gridRow{}
 	for _, p := range ps {
@@ -289,10 +326,12 @@ func (s *handlers) pageTimetable(c echo.Context) error {
 	for _, k := range keys {
 		data.Rows = append(data.Rows, *rows[k])
 	}
-	if c.QueryParam("solve") == "1" && s.isLeader(c, sc.ID) {
+	data.Leader = s.isLeader(c, sc.ID)
+	data.Categories = policies.ProgramCategories
+	if c.QueryParam("solve") == "1" && data.Leader {
 		prob, names, err := s.schoolProblem(c, sc, term)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		sol := scheduler.Solve(prob)
 		sv := &solveView{Placed: len(sol.Placements), Errors: scheduler.Check(prob, sol)}
@@ -302,7 +341,7 @@ func (s *handlers) pageTimetable(c echo.Context) error {
 		}
 		data.Solve = sv
 	}
-	return s.RenderPage(c, http.StatusOK, "afterschool/timetable", "as.timetable.title", data)
+	return &data, nil
 }
 
 func mapKeys[V any](m map[string]V) func(func(string) bool) {
@@ -339,13 +378,18 @@ func nonNil[T any](x []T) []T {
 
 type programPage struct {
 	Program    programRow
-	CanRoster  bool
-	CanMark    bool
-	Roster     []models.RosterEntry
-	Sessions   []models.ProgramSession
-	Today      string
-	FeeText    string
-	Attendance string
+	CanConfirm bool // the principal, while the program waits for confirmation (AS-06)
+	// Staff entry on a guardian's request (AS-04): the students the viewer
+	// may enroll, and the channels a request comes through.
+	StaffStudents []staffEnrollOption
+	Channels      []string
+	CanRoster     bool
+	CanMark       bool
+	Roster        []models.RosterEntry
+	Sessions      []models.ProgramSession
+	Today         string
+	FeeText       string
+	Attendance    string
 }
 
 func (s *handlers) pageProgram(c echo.Context) error {
@@ -360,6 +404,13 @@ func (s *handlers) pageProgram(c echo.Context) error {
 		return err
 	}
 	data := programPage{Program: rows[0], Today: today}
+	data.CanConfirm = p.Confirmation == models.ConfirmationPending && s.Authz.HasRoleIn(app.ViewerOf(c).User.ID, policies.RolePrincipal, p.SchoolID)
+	if p.Confirmation != models.ConfirmationPending {
+		if data.StaffStudents, err = s.staffEnrollStudents(c, &p.Program); err != nil {
+			return err
+		}
+		data.Channels = policies.RequestChannels
+	}
 	if data.CanRoster, err = s.canSeeRoster(c, &p.Program); err != nil {
 		return err
 	}
@@ -478,6 +529,32 @@ func (s *handlers) postSession(c echo.Context) error {
 		return err
 	}
 	return app.RedirectWithFlash(c, fmt.Sprintf("/afterschool/sessions/%d", ss.ID), "as.session.saved")
+}
+
+// postStaffEnroll is the staff entry form: a student enrolled on the
+// guardian's request, with the request in a sentence and its channel (AS-04).
+func (s *handlers) postStaffEnroll(c echo.Context) error {
+	id, err := app.ParamID(c, "id")
+	if err != nil {
+		return err
+	}
+	var req enrollRequest
+	if err := app.Bind(c, &req); err != nil {
+		return err
+	}
+	if _, err := s.enroll(c, id, req); err != nil {
+		return err
+	}
+	return app.RedirectWithFlash(c, fmt.Sprintf("/afterschool/programs/%d", id), "as.enroll.staff_saved")
+}
+
+// postConfirmProgram is the principal's confirmation form (AS-06).
+func (s *handlers) postConfirmProgram(c echo.Context) error {
+	p, err := s.confirmProgram(c)
+	if err != nil {
+		return err
+	}
+	return app.RedirectWithFlash(c, fmt.Sprintf("/afterschool/programs/%d", p.ID), "as.program.confirmed_flash")
 }
 
 func (s *handlers) postCancelSession(c echo.Context) error {
@@ -726,6 +803,15 @@ func (s *handlers) staffHoursCSV(c echo.Context, month string, rows []models.Sta
 type coverageRow struct {
 	School models.School
 	Values map[string]float64
+	Cells  []coverageCell
+}
+
+// coverageCell is one value; Has is false for a school without it (no
+// applications, no school days), shown as "–", never as a zero.
+type coverageCell struct {
+	Has   bool
+	Value float64
+	Unit  string
 }
 
 type coveragePage struct {
@@ -734,6 +820,14 @@ type coveragePage struct {
 	Keys   []models.IndicatorDef
 	From   string
 	To     string
+	// Programs the principal confirmed (or still must confirm) although
+	// they look like new lessons, with the written reasons (AS-06).
+	Confirmed []confirmedProgram
+}
+
+type confirmedProgram struct {
+	School  string
+	Program models.Program
 }
 
 func (s *handlers) pageCoverage(c echo.Context) error {
@@ -767,8 +861,24 @@ func (s *handlers) pageCoverage(c echo.Context) error {
 			return err
 		}
 		for _, sc := range schools {
-			data.Rows = append(data.Rows, coverageRow{School: sc, Values: vals[sc.ID]})
+			row := coverageRow{School: sc, Values: vals[sc.ID]}
+			for _, d := range src.Defs {
+				x, ok := vals[sc.ID][d.Key]
+				row.Cells = append(row.Cells, coverageCell{Has: ok, Value: x, Unit: d.Unit})
+			}
+			data.Rows = append(data.Rows, row)
 		}
+	}
+	progs, err := models.ConfirmedPrograms(ctx, s.DB, ids)
+	if err != nil {
+		return err
+	}
+	names := map[int64]string{}
+	for _, sc := range schools {
+		names[sc.ID] = sc.Name
+	}
+	for _, p := range progs {
+		data.Confirmed = append(data.Confirmed, confirmedProgram{School: names[p.SchoolID], Program: p})
 	}
 	return s.RenderPage(c, http.StatusOK, "afterschool/coverage", "as.coverage.title", data)
 }

@@ -36,10 +36,14 @@ func (s *handlers) afterschoolRoutes() {
 	s.r.Route(api, http.MethodPost, "/schools/:school/lottery", s.apiRunLottery, app.Allow("program", "write", school))
 	s.r.Route(api, http.MethodGet, "/schools/:school/staff-hours", s.apiStaffHours, app.Allow("program", "write", school))
 	s.r.Route(api, http.MethodGet, "/schools/:school/timetable/solve", s.apiSolveTimetable, app.Allow("program", "write", school))
+	s.r.Route(api, http.MethodGet, "/schools/:school/timetable.fet", s.apiTimetableFET, app.Allow("program", "write", school))
+	s.r.Route(api, http.MethodPost, "/schools/:school/timetable/fet", s.apiImportFET, app.Allow("program", "write", school))
 	s.r.Route(api, http.MethodGet, "/programs/:id", s.apiProgram, app.Allow("program", "read", program))
 	s.r.Route(api, http.MethodGet, "/programs/:id/roster", s.apiRoster, app.Allow("program", "read", program))
 	s.r.Route(api, http.MethodGet, "/programs/:id/sessions", s.apiSessions, app.Allow("program", "read", program))
 	s.r.Route(api, http.MethodPost, "/programs/:id/enrollments", s.apiEnroll, app.Allow("enrollment", "write", program))
+	// AS-06: the principal (service write) confirms a program that looks like new lessons.
+	s.r.Route(api, http.MethodPost, "/programs/:id/confirm", s.apiConfirmProgram, app.Allow("service", "write", program))
 	s.r.Route(api, http.MethodDelete, "/enrollments/:id", s.apiWithdraw, app.Allow("enrollment", "write", enrollment))
 	s.r.Route(api, http.MethodPut, "/sessions/:id/attendance", s.apiAttendance, app.Allow("attendance", "write", session))
 	s.r.Route(api, http.MethodPost, "/sessions/:id/cancel", s.apiCancelSession, app.Allow("attendance", "write", session))
@@ -273,6 +277,7 @@ func (s *handlers) apiSessions(c echo.Context) error {
 type enrollRequest struct {
 	StudentID int64  `json:"student_id" form:"student_id" validate:"required"`
 	Note      string `json:"note" form:"note" validate:"max=500"`
+	Channel   string `json:"channel" form:"channel" validate:"max=20"` // staff: paper_form, phone, in_person (AS-04)
 	Rank      int    `json:"rank" form:"rank" validate:"min=0,max=10"`
 	FeeWaived bool   `json:"fee_waived" form:"fee_waived"`
 }
@@ -475,4 +480,36 @@ func (s *handlers) apiRegionOffWork(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"region": c.Param("code"), "off_work_time": req.Value})
+}
+
+type confirmRequest struct {
+	Reason string `json:"reason" form:"reason" validate:"max=1000"`
+}
+
+// apiConfirmProgram: POST /api/v1/programs/:id/confirm {reason} → the
+// program with confirmation "confirmed" (AS-06, principal only).
+func (s *handlers) apiConfirmProgram(c echo.Context) error {
+	p, err := s.confirmProgram(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, p)
+}
+
+// confirmProgram is shared by the API and the form.
+func (s *handlers) confirmProgram(c echo.Context) (_ *models.Program, err error) {
+	defer models.Wrap(&err, "afterschool.confirmProgram")
+	id, err := app.ParamID(c, "id")
+	if err != nil {
+		return nil, err
+	}
+	var req confirmRequest
+	if err := app.Bind(c, &req); err != nil {
+		return nil, err
+	}
+	p, err := models.GetProgram(c.Request().Context(), s.DB, id)
+	if err != nil {
+		return nil, err
+	}
+	return models.ConfirmProgram(c.Request().Context(), s.DB, p.SchoolID, p.ID, app.ViewerOf(c).User.ID, req.Reason)
 }

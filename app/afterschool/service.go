@@ -148,7 +148,7 @@ func (s *handlers) enroll(c echo.Context, programID int64, req enrollRequest) (_
 	if err != nil {
 		return nil, err
 	}
-	in := models.EnrollInput{ProgramID: p.ID, StudentID: req.StudentID, RequestedBy: v.User.ID, Note: req.Note, Rank: req.Rank}
+	in := models.EnrollInput{ProgramID: p.ID, StudentID: req.StudentID, RequestedBy: v.User.ID, Note: req.Note, Channel: req.Channel, Rank: req.Rank}
 	guards, err := models.GuardsStudent(ctx, s.DB, v.User.ID, req.StudentID)
 	if err != nil {
 		return nil, err
@@ -236,4 +236,41 @@ func (s *handlers) sessionFor(c echo.Context) (_ *models.ProgramSession, err err
 		return nil, models.ErrNotFound
 	}
 	return ss, nil
+}
+
+// staffEnrollOption is a student staff may enroll on a guardian's request.
+type staffEnrollOption struct {
+	ID    int64
+	Label string
+}
+
+// staffEnrollStudents lists the students the viewer may enroll in p on a
+// guardian's request (AS-04): for leaders every student of the eligible
+// grades, for a head teacher those of their own classes; nil for others.
+func (s *handlers) staffEnrollStudents(c echo.Context, p *models.Program) (_ []staffEnrollOption, err error) {
+	defer models.Wrap(&err, "afterschool.staffEnrollStudents")
+	ctx := c.Request().Context()
+	uid := app.ViewerOf(c).User.ID
+	leader := s.isLeader(c, p.SchoolID)
+	if !leader && !s.Authz.HasRoleIn(uid, policies.RoleHeadTeacher, p.SchoolID) {
+		return nil, nil
+	}
+	classes, err := models.ClassesOfSchool(ctx, s.DB, p.SchoolID)
+	if err != nil {
+		return nil, err
+	}
+	var out []staffEnrollOption
+	for _, cl := range classes {
+		if !p.Eligible(cl.Grade) || (!leader && (cl.HeadTeacherID == nil || *cl.HeadTeacherID != uid)) {
+			continue
+		}
+		sts, err := models.StudentsOfClass(ctx, s.DB, p.SchoolID, cl.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, st := range sts {
+			out = append(out, staffEnrollOption{ID: st.ID, Label: cl.Label() + " " + st.Name + " (" + st.StudentNo + ")"})
+		}
+	}
+	return out, nil
 }

@@ -351,8 +351,10 @@ func TestBureauExportEqualsDashboard(t *testing.T) {
 		}
 		for _, r := range recs[1:] {
 			if v, ok := byID[r[1]]["fixture.coverage_pct"]; ok {
-				if got, _ := strconv.ParseFloat(r[col], 64); got != v {
-					t.Errorf("csv %s coverage %v, dashboard %v", r[2], got, v)
+				// Under a 「（%）」 header the CSV holds percent values, written
+				// exactly (no 85.30000000000001).
+				if got, _ := strconv.ParseFloat(r[col], 64); math.Abs(got-v*100) > 1e-9 || strings.Contains(r[col], "0000000") {
+					t.Errorf("csv %s coverage %q, dashboard %v", r[2], r[col], v)
 				}
 			}
 		}
@@ -775,4 +777,74 @@ func TestHomeworkGapReminders(t *testing.T) {
 		}
 	})
 
+}
+
+// TestBureauExportLayout (finding 6): every sheet has a frozen header row,
+// a width on every column and a dimension covering what it holds; 编号 is
+// text on every sheet (the summary had numbers, so lookups across sheets
+// failed); percentages are numbers shown as 0.0%.
+func TestBureauExportLayout(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		fixtureIndicators(t, e.DB)
+		fillFixture(t, e)
+		fuxin := e.Login("bureau.fuxin")
+		status, raw := fuxin.Raw(http.MethodGet, "/api/v1/regions/210900/report.xlsx", nil)
+		if status != 200 {
+			t.Fatalf("xlsx: %d", status)
+		}
+		f, err := excelize.OpenReader(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		pctSeen := 0
+		for _, sh := range f.GetSheetList() {
+			rows, _ := f.GetRows(sh, excelize.Options{RawCellValue: true})
+			width := 0
+			for _, r := range rows {
+				width = max(width, len(r))
+			}
+			lastCol, _ := excelize.ColumnNumberToName(len(rows[0]))
+			if dim, _ := f.GetSheetDimension(sh); dim != fmt.Sprintf("A1:%s%d", lastCol, len(rows)) || width != len(rows[0]) {
+				t.Errorf("%s: dimension %q, holds %d×%d", sh, dim, len(rows), width)
+			}
+			if p, _ := f.GetPanes(sh); !p.Freeze || p.YSplit != 1 || p.TopLeftCell != "A2" {
+				t.Errorf("%s: header not frozen: %+v", sh, p)
+			}
+			for j := range rows[0] {
+				col, _ := excelize.ColumnNumberToName(j + 1)
+				if w, _ := f.GetColWidth(sh, col); w < 10 {
+					t.Errorf("%s column %s: width %v", sh, col, w)
+				}
+			}
+			for i := 2; i <= len(rows); i++ {
+				typ, _ := f.GetCellType(sh, fmt.Sprintf("B%d", i))
+				if typ != excelize.CellTypeSharedString && typ != excelize.CellTypeInlineString {
+					t.Fatalf("%s B%d (编号) is %v, not text", sh, i, typ)
+				}
+			}
+			for j, h := range rows[0] {
+				if !strings.HasSuffix(h, "（%）") {
+					continue
+				}
+				col, _ := excelize.ColumnNumberToName(j + 1)
+				for i := 2; i <= len(rows); i++ {
+					cell := fmt.Sprintf("%s%d", col, i)
+					if v, _ := f.GetCellValue(sh, cell, excelize.Options{RawCellValue: true}); v == "" {
+						continue
+					}
+					id, _ := f.GetCellStyle(sh, cell)
+					st, _ := f.GetStyle(id)
+					typ, _ := f.GetCellType(sh, cell)
+					if st == nil || st.CustomNumFmt == nil || *st.CustomNumFmt != "0.0%" || (typ != excelize.CellTypeUnset && typ != excelize.CellTypeNumber) {
+						t.Fatalf("%s %s: style %+v type %v", sh, cell, st, typ)
+					}
+					pctSeen++
+				}
+			}
+		}
+		if pctSeen < 10 {
+			t.Fatalf("only %d percentage cells", pctSeen)
+		}
+	})
 }

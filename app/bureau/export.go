@@ -4,8 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
-	"io"
-	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -52,53 +51,141 @@ func indicatorHeader(tr *views.Translator, def models.IndicatorDef) string {
 	return tr.T(def.MsgID) + "（" + tr.T("bureau.unit."+def.Unit) + "）"
 }
 
-// WriteWorkbook writes the dashboard as an xlsx workbook to w. Every sheet
-// goes through excelize's StreamWriter, row by row: a province's workbook
-// (thousands of schools × every indicator) never sits in memory as cells.
-func WriteWorkbook(w io.Writer, d *models.Dashboard) (err error) {
-	defer models.Wrap(&err, "bureau.WriteWorkbook")
-	tr := views.NewTranslator("zh-CN")
-	f := excelize.NewFile()
-	defer f.Close()
-	summary := tr.T("bureau.sheet.summary")
-	if err := f.SetSheetName("Sheet1", summary); err != nil {
+// sheetWriter writes one sheet the same way on every sheet: a bold,
+// frozen header row, 编号 and the region code as text, percentages as
+// numbers shown "0.0%", every column a width from its header, and the
+// sheet's dimension set to what it holds.
+type sheetWriter struct {
+	f                     *excelize.File
+	bold, text, pct, head int
+}
+
+func newSheetWriter(f *excelize.File) (*sheetWriter, error) {
+	w := &sheetWriter{f: f}
+	var err error
+	pctFmt := "0.0%"
+	if w.bold, err = f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}, Alignment: &excelize.Alignment{WrapText: true, Vertical: "center"}}); err != nil {
+		return nil, err
+	}
+	if w.text, err = f.NewStyle(&excelize.Style{NumFmt: 49}); err != nil { // "@": text
+		return nil, err
+	}
+	if w.pct, err = f.NewStyle(&excelize.Style{CustomNumFmt: &pctFmt}); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// textColumns are the columns held as text on every sheet: 编号 (B) and
+// the region code (D), so lookups across sheets match.
+var textColumns = []int{2, 4}
+
+// write puts head and rows on sheet; pctCols are 1-based columns of
+// percentages (values 0..1).
+func (w *sheetWriter) write(sheet string, head []any, rows [][]any, pctCols []int) error {
+	f := w.f
+	if err := f.SetSheetRow(sheet, "A1", &head); err != nil {
 		return err
 	}
-	bold, _ := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
-	pct, _ := f.NewStyle(&excelize.Style{NumFmt: 10}) // 0.00%
+	for i, row := range rows {
+		for _, c := range textColumns {
+			if c <= len(row) && row[c-1] != nil {
+				row[c-1] = fmt.Sprint(row[c-1])
+			}
+		}
+		if err := f.SetSheetRow(sheet, "A"+strconv.Itoa(i+2), &row); err != nil {
+			return err
+		}
+	}
+	lastCol, _ := excelize.ColumnNumberToName(len(head))
+	last := len(rows) + 1
+	if err := f.SetCellStyle(sheet, "A1", lastCol+"1", w.bold); err != nil {
+		return err
+	}
+	if len(rows) > 0 {
+		for _, c := range textColumns {
+			col, _ := excelize.ColumnNumberToName(c)
+			if err := f.SetCellStyle(sheet, col+"2", col+strconv.Itoa(last), w.text); err != nil {
+				return err
+			}
+		}
+		for _, c := range pctCols {
+			col, _ := excelize.ColumnNumberToName(c)
+			if err := f.SetCellStyle(sheet, col+"2", col+strconv.Itoa(last), w.pct); err != nil {
+				return err
+			}
+		}
+	}
+	for j, h := range head {
+		col, _ := excelize.ColumnNumberToName(j + 1)
+		width := 10.0
+		if j == 2 { // 名称
+			width = 32
+		} else if hw := displayWidth(fmt.Sprint(h)) + 2; hw > width {
+			width = min(hw, 30)
+		}
+		if err := f.SetColWidth(sheet, col, col, width); err != nil {
+			return err
+		}
+	}
+	if err := f.SetPanes(sheet, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+		return err
+	}
+	return f.SetSheetDimension(sheet, "A1:"+lastCol+strconv.Itoa(last))
+}
+
+// displayWidth is a text's width in Excel's character units (a CJK
+// character counts two).
+func displayWidth(s string) float64 {
+	w := 0.0
+	for _, r := range s {
+		if r > 0x2e7f {
+			w += 2
+		} else {
+			w++
+		}
+	}
+	return w
+}
+
+// BuildWorkbook writes the dashboard as an xlsx workbook.
+func BuildWorkbook(d *models.Dashboard) (_ *excelize.File, err error) {
+	defer models.Wrap(&err, "bureau.BuildWorkbook")
+	tr := views.NewTranslator("zh-CN")
+	f := excelize.NewFile()
+	summary := tr.T("bureau.sheet.summary")
+	if err := f.SetSheetName("Sheet1", summary); err != nil {
+		return nil, err
+	}
+	w, err := newSheetWriter(f)
+	if err != nil {
+		return nil, err
+	}
 	rows := exportRows(d)
 	kindLabel := func(k string) string { return tr.T("bureau.row." + k) }
 	// Summary: who, the attention score, open alerts and breached rules.
-	sw, err := f.NewStreamWriter(summary)
-	if err != nil {
-		return err
-	}
-	_ = sw.SetColWidth(3, 3, 32)
 	head := []any{tr.T("bureau.col.kind"), tr.T("bureau.col.id"), tr.T("bureau.col.name"), tr.T("bureau.col.region"),
 		tr.T("bureau.col.students"), tr.T("bureau.col.score"), tr.T("bureau.col.open_alerts"), tr.T("bureau.col.breaches")}
-	if err := sw.SetRow("A1", head, excelize.RowOpts{StyleID: bold}); err != nil {
-		return err
-	}
-	line := 2
+	var lines [][]any
 	for _, s := range d.Schools {
-		row := []any{kindLabel("school"), s.ID, s.Name, s.RegionCode, s.Students, s.Score, s.OpenAlerts, strings.Join(s.Breaches, "、")}
-		if err := sw.SetRow("A"+strconv.Itoa(line), row); err != nil {
-			return err
+		breaches := ""
+		for i, b := range s.Breaches {
+			if i > 0 {
+				breaches += "、"
+			}
+			breaches += b
 		}
-		line++
+		lines = append(lines, []any{kindLabel("school"), strconv.FormatInt(s.ID, 10), s.Name, s.RegionCode, s.Students, s.Score, s.OpenAlerts, breaches})
 	}
 	for _, r := range append(append([]models.RegionRollup(nil), d.SubRegions...), d.Rollup) {
 		kind := "sub_region"
 		if r.Code == d.Region.Code {
 			kind = "region"
 		}
-		if err := sw.SetRow("A"+strconv.Itoa(line), []any{kindLabel(kind), r.Code, r.Name, r.Code, r.Students}); err != nil {
-			return err
-		}
-		line++
+		lines = append(lines, []any{kindLabel(kind), r.Code, r.Name, r.Code, r.Students})
 	}
-	if err := sw.Flush(); err != nil {
-		return err
+	if err := w.write(summary, head, lines, nil); err != nil {
+		return nil, err
 	}
 	// One sheet per indicator group.
 	for _, g := range models.Groups(d.Defs) {
@@ -113,43 +200,55 @@ func WriteWorkbook(w io.Writer, d *models.Dashboard) (err error) {
 			name = g
 		}
 		if _, err := f.NewSheet(name); err != nil {
-			return err
+			return nil, err
 		}
-		sw, err := f.NewStreamWriter(name)
-		if err != nil {
-			return err
-		}
-		_ = sw.SetColWidth(3, 3, 32)
 		head := []any{tr.T("bureau.col.kind"), tr.T("bureau.col.id"), tr.T("bureau.col.name"), tr.T("bureau.col.region")}
-		for _, def := range defs {
+		var pctCols []int
+		for j, def := range defs {
 			head = append(head, indicatorHeader(tr, def))
+			if def.Unit == "pct" {
+				pctCols = append(pctCols, 5+j)
+			}
 		}
-		if err := sw.SetRow("A1", head, excelize.RowOpts{StyleID: bold}); err != nil {
-			return err
-		}
-		row := make([]any, 0, 4+len(defs))
-		for i, r := range rows {
-			row = append(row[:0], kindLabel(r.Kind), r.ID, r.Name, r.RegionCode)
+		var lines [][]any
+		for _, r := range rows {
+			row := []any{kindLabel(r.Kind), r.ID, r.Name, r.RegionCode}
 			for _, def := range defs {
-				v, ok := r.Values[def.Key]
-				switch {
-				case !ok:
-					row = append(row, nil)
-				case def.Unit == "pct":
-					row = append(row, excelize.Cell{StyleID: pct, Value: v})
-				default:
+				if v, ok := r.Values[def.Key]; ok {
 					row = append(row, v)
+				} else {
+					row = append(row, nil)
 				}
 			}
-			if err := sw.SetRow("A"+strconv.Itoa(i+2), row); err != nil {
-				return err
-			}
+			lines = append(lines, row)
 		}
-		if err := sw.Flush(); err != nil {
-			return err
+		if err := w.write(name, head, lines, pctCols); err != nil {
+			return nil, err
 		}
 	}
-	return f.Write(w)
+	return f, nil
+}
+
+// percentText writes a fraction (0..1) as a percent value exactly: the
+// decimal point of its shortest form moved two places (0.853 → "85.3"),
+// never 85.30000000000001.
+func percentText(v float64) string {
+	neg := v < 0
+	s := strconv.FormatFloat(math.Abs(v), 'f', -1, 64)
+	ip, fp, _ := strings.Cut(s, ".")
+	fp += "00"
+	ip, fp = strings.TrimLeft(ip+fp[:2], "0"), strings.TrimRight(fp[2:], "0")
+	if ip == "" {
+		ip = "0"
+	}
+	out := ip
+	if fp != "" {
+		out += "." + fp
+	}
+	if neg && out != "0" {
+		out = "-" + out
+	}
+	return out
 }
 
 func (s *handlers) exportXLSX(c echo.Context) error {
@@ -157,16 +256,17 @@ func (s *handlers) exportXLSX(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h := c.Response().Header()
-	h.Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="jianfu-%s-%s.xlsx"`, d.Region.Code, d.Term.Key))
-	h.Set(echo.HeaderContentType, xlsxMIME)
-	// Streamed to the client: a failure after the first byte can only cut
-	// the download short (the client sees a broken file, not a wrong one).
-	c.Response().WriteHeader(http.StatusOK)
-	if err := WriteWorkbook(c.Response(), d); err != nil {
-		slog.Error("xlsx export cut short", "err", err)
+	f, err := BuildWorkbook(d)
+	if err != nil {
+		return err
 	}
-	return nil
+	defer f.Close()
+	var buf bytes.Buffer
+	if err := f.Write(&buf); err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="jianfu-%s-%s.xlsx"`, d.Region.Code, d.Term.Key))
+	return c.Blob(http.StatusOK, xlsxMIME, buf.Bytes())
 }
 
 func (s *handlers) exportCSV(c echo.Context) error {
@@ -189,9 +289,13 @@ func (s *handlers) exportCSV(c echo.Context) error {
 			rec[4] = strconv.FormatFloat(*r.Score, 'f', -1, 64)
 		}
 		for _, def := range d.Defs {
-			if v, ok := r.Values[def.Key]; ok {
+			v, ok := r.Values[def.Key]
+			switch {
+			case ok && def.Unit == "pct": // under a 「（%）」 header: percent values
+				rec = append(rec, percentText(v))
+			case ok:
 				rec = append(rec, strconv.FormatFloat(v, 'f', -1, 64))
-			} else {
+			default:
 				rec = append(rec, "")
 			}
 		}

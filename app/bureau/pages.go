@@ -15,6 +15,7 @@ import (
 	"jianfu/app"
 	"jianfu/models"
 	"jianfu/policies"
+	"jianfu/scheduler"
 	"jianfu/views"
 )
 
@@ -102,6 +103,9 @@ func formatValue(unit string, v float64) string {
 type colView struct {
 	Key, MsgID, Unit, Group string
 	SortURL                 string
+	// Agg and Rule say how the region row combines the schools and which
+	// rule the value measures (shown on hover).
+	Agg, Rule string
 }
 
 type cellView struct {
@@ -235,7 +239,8 @@ func (s *handlers) dashboardPage(c echo.Context) error {
 		ExportXLSX: "/api/v1/regions/" + d.Region.Code + "/report.xlsx?term=" + url.QueryEscape(d.Term.Key),
 		ExportCSV:  "/api/v1/regions/" + d.Region.Code + "/report.csv?term=" + url.QueryEscape(d.Term.Key)}
 	for _, def := range d.Defs {
-		data.Cols = append(data.Cols, colView{Key: def.Key, MsgID: def.MsgID, Unit: def.Unit, Group: def.Group, SortURL: base + "&sort=" + url.QueryEscape(def.Key)})
+		data.Cols = append(data.Cols, colView{Key: def.Key, MsgID: def.MsgID, Unit: def.Unit, Group: def.Group, SortURL: base + "&sort=" + url.QueryEscape(def.Key),
+			Agg: models.AggregationOf(def), Rule: def.Rule})
 	}
 	roll := func(r models.RegionRollup) rowView {
 		return rowView{Code: r.Code, Name: r.Name, URL: "/regions/" + r.Code, Students: r.Students, Cells: cells(d.Defs, d.Rules, r.Indicators)}
@@ -743,12 +748,42 @@ func (s *handlers) bureauSettingsSubmit(c echo.Context) error {
 	return app.RedirectWithFlash(c, "/regions/"+c.Param("code")+"/settings", "bureau.settings_saved")
 }
 
+// jobsView is /admin/jobs: the latest runs, and the due periods of the
+// catch-up window that are missed (no run), failed or still running.
+type jobsView struct {
+	Runs   []models.JobRun         `json:"items"`
+	Missed []scheduler.PeriodState `json:"missed"`
+	Days   int                     `json:"catchup_days"`
+}
+
+func (s *handlers) jobsData(c echo.Context) (_ *jobsView, err error) {
+	defer models.Wrap(&err, "bureau.jobsData")
+	ctx := c.Request().Context()
+	rs, err := models.RecentJobRuns(ctx, s.DB, c.QueryParam("job"), 200)
+	if err != nil {
+		return nil, err
+	}
+	n, err := scheduler.CatchupDaysFromEnv()
+	if err != nil {
+		n = 0
+	}
+	days := scheduler.ShownCatchupDays(n)
+	missed, err := scheduler.PeriodStates(ctx, s.DB, scheduler.BureauJobs(s.DB), s.Cfg.Now(), models.School{}.Location(), days)
+	if err != nil {
+		return nil, err
+	}
+	if missed == nil {
+		missed = []scheduler.PeriodState{}
+	}
+	return &jobsView{Runs: rs, Missed: missed, Days: days}, nil
+}
+
 func (s *handlers) jobRunsPage(c echo.Context) error {
-	rs, err := models.RecentJobRuns(c.Request().Context(), s.DB, c.QueryParam("job"), 200)
+	data, err := s.jobsData(c)
 	if err != nil {
 		return err
 	}
-	return s.RenderPage(c, http.StatusOK, "bureau/jobs", "bureau.jobs_title", rs)
+	return s.RenderPage(c, http.StatusOK, "bureau/jobs", "bureau.jobs_title", data)
 }
 
 type reminderView struct {

@@ -493,12 +493,13 @@ func (s *handlers) apiRespondComplaint(c echo.Context) error {
 	return c.JSON(http.StatusOK, cp)
 }
 
+// apiJobRuns: {items: latest runs, missed: due periods not ok, catchup_days}.
 func (s *handlers) apiJobRuns(c echo.Context) error {
-	rs, err := models.RecentJobRuns(c.Request().Context(), s.DB, c.QueryParam("job"), 200)
+	data, err := s.jobsData(c)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, app.List[models.JobRun]{Items: rs})
+	return c.JSON(http.StatusOK, data)
 }
 
 func (s *handlers) apiReminders(c echo.Context) error {

@@ -92,10 +92,10 @@ func (s *handlers) saveBureauSettings(c echo.Context, req BureauSettings) (err e
 			extra = append(extra, cy)
 		}
 	}
-	for _, r := range req.AlertRules {
-		if !r.Valid() {
-			return models.Invalid("bureau.rule_invalid", map[string]any{"Rule": r.ID})
-		}
+	// Well formed, on an indicator that may be alerted on (never
+	// participation, AS-04), one rule per rule id.
+	if err := models.ValidateAlertRules(req.AlertRules); err != nil {
+		return err
 	}
 	scope := policies.RegionDomain(c.Param("code"))
 	if extra == nil {

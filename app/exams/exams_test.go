@@ -541,7 +541,7 @@ func TestExamPages(t *testing.T) {
 		pb := e.Browser()
 		pb.SignIn("principal.hz1")
 		var blocked models.ExamEvent
-		e.DB.Where("school_id = ? AND kind = ? AND status = ?", hz1.ID, "mock", models.ExamSubmitted).First(&blocked)
+		e.DB.Where("school_id = ? AND kind = ? AND status = ?", hz1.ID, "final", models.ExamSubmitted).First(&blocked)
 		_, page = pb.Get(fmt.Sprintf("/exams/%d", blocked.ID))
 		if !strings.Contains(page, "EX-09") || !strings.Contains(page, "disabled") {
 			t.Errorf("principal's page of a blocked paper lacks the EX-09 block")

@@ -196,6 +196,8 @@ type examPageData struct {
 	Analysis    *policies.ItemAnalysis
 	AChart      map[string]any
 	Blocking    []violationOut
+	// ImportProblems lists the bad cells of a refused results file.
+	ImportProblems []string
 }
 
 // paperChecks is the checklist of the paper report, one line per rule check.
@@ -332,19 +334,24 @@ func (s *handlers) examTransitionForm(action string) echo.HandlerFunc {
 	}
 }
 
+// examResultsForm imports a results file; a refusal draws the exam page
+// again with the message and every bad cell listed.
 func (s *handlers) examResultsForm(c echo.Context) error {
-	rows, err := resultRows(c)
+	id, _, err := s.importResults(c)
 	if err != nil {
-		return err
-	}
-	id, _ := app.ParamID(c, "id")
-	ctx := c.Request().Context()
-	school, err := models.GetSchool(ctx, s.DB, app.TargetOf(c).SchoolID)
-	if err != nil {
-		return err
-	}
-	if _, err := models.ImportResults(ctx, s.DB, school, id, rows); err != nil {
-		return err
+		return s.FormFailure(c, err, func(f app.FormError) error {
+			d, derr := s.examPageData(c)
+			if derr != nil {
+				return derr
+			}
+			if e, ok := models.AsError(err); ok {
+				cells, _ := e.Details["cells"].([]models.ResultCellProblem)
+				for _, p := range cells {
+					d.ImportProblems = append(d.ImportProblems, p.Message)
+				}
+			}
+			return s.RenderWithError(c, f.Status, "exams/exam", "exams.exam_title", f.Message, d)
+		})
 	}
 	return app.RedirectWithFlash(c, fmt.Sprintf("/exams/%d#results", id), "exams.results_imported")
 }

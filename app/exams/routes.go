@@ -2,7 +2,7 @@ package exams
 
 import (
 	"bytes"
-	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,7 +13,6 @@ import (
 
 	ics "github.com/arran4/golang-ical"
 	"github.com/labstack/echo/v4"
-	"github.com/xuri/excelize/v2"
 
 	"jianfu/app"
 	"jianfu/models"
@@ -56,6 +55,10 @@ func (s *handlers) examRoutes() {
 	s.r.Route(api, http.MethodPost, "/exams/:id/publish", s.apiTransition(models.ActionPublish), app.Allow("exam", "publish", examOf))
 	s.r.Route(api, http.MethodPost, "/exams/:id/withdraw", s.apiTransition(models.ActionWithdraw), app.Allow("exam", "withdraw", examOf))
 	s.r.Route(api, http.MethodPost, "/exams/:id/results", s.apiImportResults, app.Allow("exam", "write", examOf))
+	s.r.Route(api, http.MethodGet, "/exams/:id/results/template.xlsx", s.apiResultsTemplate, app.Allow("exam", "write", examOf))
+	// Results files are bounded by the school's upload limit (a setting), not the server's.
+	s.OwnBodyLimit(http.MethodPost, "/api/v1/exams/:id/results")
+	s.OwnBodyLimit(http.MethodPost, "/exams/:id/results")
 	s.r.Route(api, http.MethodGet, "/exams/:id/results", s.apiResults, app.Allow("exam", "read", examOf))
 	s.r.Route(api, http.MethodGet, "/exams/:id/analysis", s.apiAnalysis, app.Allow("exam", "read", examOf))
 	s.r.Route(api, http.MethodPost, "/me/calendar-token", s.apiCalendarToken, app.SignedIn())
@@ -167,6 +170,12 @@ func localized(c echo.Context, err error) error {
 	e, ok := models.AsError(err)
 	if !ok {
 		return err
+	}
+	if cells, ok := e.Details["cells"].([]models.ResultCellProblem); ok {
+		tr := app.Translator(c)
+		for i := range cells {
+			cells[i].Message = tr.T(cells[i].MsgID, cells[i].Params)
+		}
 	}
 	if vs, ok := e.Details["violations"].([]policies.Violation); ok {
 		tr := app.Translator(c)
@@ -390,126 +399,129 @@ type resultsRequest struct {
 	} `json:"rows" validate:"required,min=1,max=5000,dive"`
 }
 
-// parseResults reads an uploaded CSV or Excel file: one row per student,
-// the student number first, then one score per item; a header row is skipped.
-func parseResults(name string, data []byte) (_ []models.ResultRow, err error) {
-	defer models.Wrap(&err, "exams.parseResults")
-	var records [][]string
-	if strings.HasSuffix(strings.ToLower(name), ".xlsx") || bytes.HasPrefix(data, []byte("PK")) {
-		f, err := excelize.OpenReader(bytes.NewReader(data))
-		if err != nil {
-			return nil, models.Invalid("exams.results_bad_file", nil)
-		}
-		defer f.Close()
-		sheets := f.GetSheetList()
-		if len(sheets) == 0 {
-			return nil, models.Invalid("exams.results_bad_file", nil)
-		}
-		if records, err = f.GetRows(sheets[0]); err != nil {
-			return nil, models.Invalid("exams.results_bad_file", nil)
-		}
-	} else {
-		r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))))
-		r.FieldsPerRecord = -1
-		var err error
-		if records, err = r.ReadAll(); err != nil {
-			return nil, models.Invalid("exams.results_bad_file", nil)
-		}
+// resultsSheet reads results from a JSON body, an uploaded file (field
+// "file") or a text/csv body (models.ParseResults says what a file may
+// hold). The body is bounded by the school's upload limit (a setting): a
+// larger one is a 413 naming the limit, never a file cut short.
+func (s *handlers) resultsSheet(c echo.Context, school *models.School) (_ models.ResultsSheet, err error) {
+	defer models.Wrap(&err, "exams.resultsSheet")
+	limitMiB, err := models.ResultsUploadLimit(c.Request().Context(), s.DB, school)
+	if err != nil {
+		return models.ResultsSheet{}, err
 	}
-	var out []models.ResultRow
-	for i, rec := range records {
-		if len(rec) == 0 || strings.TrimSpace(strings.Join(rec, "")) == "" {
-			continue
-		}
-		if i == 0 && isHeader(rec) {
-			continue
-		}
-		row := models.ResultRow{StudentNo: strings.TrimSpace(rec[0])}
-		for j, cell := range rec[1:] {
-			cell = strings.TrimSpace(cell)
-			if cell == "" {
-				continue
-			}
-			x, err := strconv.ParseFloat(cell, 64)
-			if err != nil {
-				return nil, models.Invalid("exams.results_bad_score", map[string]any{"Row": i + 1, "Item": j + 1})
-			}
-			row.Scores = append(row.Scores, x)
-		}
-		out = append(out, row)
+	limit := int64(limitMiB) << 20
+	tooLarge := func(err error) bool {
+		var mbe *http.MaxBytesError
+		return errors.As(err, &mbe)
 	}
-	return out, nil
-}
-
-// isHeader tells a header row: its first cell has no digit (学号, student_no)
-// or its second is not a number.
-func isHeader(rec []string) bool {
-	if !strings.ContainsAny(rec[0], "0123456789") {
-		return true
-	}
-	if len(rec) > 1 {
-		_, err := strconv.ParseFloat(strings.TrimSpace(rec[1]), 64)
-		return err != nil
-	}
-	return false
-}
-
-// resultRows reads results from a JSON body, an uploaded file (field
-// "file") or a text/csv body.
-func resultRows(c echo.Context) (_ []models.ResultRow, err error) {
-	defer models.Wrap(&err, "exams.resultRows")
-	ct := c.Request().Header.Get(echo.HeaderContentType)
+	req := c.Request()
+	ct := req.Header.Get(echo.HeaderContentType)
 	switch {
 	case strings.HasPrefix(ct, echo.MIMEApplicationJSON):
-		var req resultsRequest
-		if err := app.Bind(c, &req); err != nil {
-			return nil, err
+		req.Body = http.MaxBytesReader(c.Response(), req.Body, limit)
+		var body resultsRequest
+		if err := app.Bind(c, &body); err != nil {
+			if tooLarge(err) || req.ContentLength > limit {
+				return models.ResultsSheet{}, models.ResultsTooLarge(limitMiB)
+			}
+			return models.ResultsSheet{}, err
 		}
-		out := make([]models.ResultRow, len(req.Rows))
-		for i, r := range req.Rows {
-			out[i] = models.ResultRow{StudentNo: r.StudentNo, Scores: r.Scores}
+		sh := models.ResultsSheet{Rows: make([]models.ResultRow, len(body.Rows))}
+		for i, r := range body.Rows {
+			sh.Rows[i] = models.ResultRow{StudentNo: r.StudentNo, Scores: r.Scores, Line: i + 1}
 		}
-		return out, nil
+		return sh, nil
 	case strings.HasPrefix(ct, echo.MIMEMultipartForm):
+		// The form's other fields and boundaries take a little more than the file.
+		req.Body = http.MaxBytesReader(c.Response(), req.Body, limit+64<<10)
 		fh, err := c.FormFile("file")
+		if tooLarge(err) || err == nil && fh.Size > limit {
+			return models.ResultsSheet{}, models.ResultsTooLarge(limitMiB)
+		}
 		if err != nil {
-			return nil, models.Invalid("exams.results_bad_file", nil)
+			return models.ResultsSheet{}, models.Invalid("exams.results_bad_file", nil)
 		}
 		f, err := fh.Open()
 		if err != nil {
-			return nil, models.Invalid("exams.results_bad_file", nil)
+			return models.ResultsSheet{}, models.Invalid("exams.results_bad_file", nil)
 		}
 		defer f.Close()
-		data, err := io.ReadAll(io.LimitReader(f, 4<<20))
+		data, err := io.ReadAll(f)
 		if err != nil {
-			return nil, models.Invalid("exams.results_bad_file", nil)
+			return models.ResultsSheet{}, models.Invalid("exams.results_bad_file", nil)
 		}
-		return parseResults(fh.Filename, data)
+		return models.ParseResults(fh.Filename, data)
 	default:
-		data, err := io.ReadAll(io.LimitReader(c.Request().Body, 4<<20))
+		data, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
 		if err != nil {
-			return nil, models.Invalid("exams.results_bad_file", nil)
+			return models.ResultsSheet{}, models.Invalid("exams.results_bad_file", nil)
 		}
-		return parseResults("", data)
+		if int64(len(data)) > limit {
+			return models.ResultsSheet{}, models.ResultsTooLarge(limitMiB)
+		}
+		return models.ParseResults("", data)
 	}
 }
 
-func (s *handlers) apiImportResults(c echo.Context) error {
-	rows, err := resultRows(c)
-	if err != nil {
-		return err
-	}
+// importResults reads and stores the results of the exam in path id; the
+// error, if any, has its bad cells' messages in the user's language.
+func (s *handlers) importResults(c echo.Context) (_ int64, _ int, err error) {
+	defer models.Wrap(&err, "exams.importResults")
 	id, _ := app.ParamID(c, "id")
 	ctx := c.Request().Context()
 	school, err := models.GetSchool(ctx, s.DB, app.TargetOf(c).SchoolID)
 	if err != nil {
-		return err
+		return id, 0, err
 	}
-	n, err := models.ImportResults(ctx, s.DB, school, id, rows)
+	sh, err := s.resultsSheet(c, school)
+	if err != nil {
+		return id, 0, localized(c, err)
+	}
+	n, err := models.ImportResultsSheet(ctx, s.DB, school, id, sh)
+	return id, n, localized(c, err)
+}
+
+func (s *handlers) apiImportResults(c echo.Context) error {
+	_, n, err := s.importResults(c)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"imported": n})
+}
+
+// apiResultsTemplate downloads the import template of an exam: the header
+// row with the exam's items, the student-number column as text, scores
+// validated between 0 and each item's points.
+func (s *handlers) apiResultsTemplate(c echo.Context) error {
+	e, acc, err := s.visibleExam(c)
+	if err != nil {
+		return err
+	}
+	if !acc.Staff {
+		return models.ErrNotFound
+	}
+	ctx := c.Request().Context()
+	school, err := models.GetSchool(ctx, s.DB, e.SchoolID)
+	if err != nil {
+		return err
+	}
+	items, _, err := models.PaperOf(ctx, s.DB, school, e.ID)
+	if err != nil {
+		return err
+	}
+	if len(items) == 0 {
+		return models.Invalid("exams.results_no_paper", nil)
+	}
+	tr := app.Translator(c)
+	var buf bytes.Buffer
+	err = models.ResultsTemplate(&buf, items, tr.T("exams.results_template_student_no"), func(it models.ExamItem) string {
+		return tr.T("exams.results_template_item", "Number", it.Number, "Points", strconv.FormatFloat(it.Points, 'f', -1, 64))
+	})
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="exam-%d-results-template.xlsx"`, e.ID))
+	return c.Blob(http.StatusOK, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", buf.Bytes())
 }
 
 // guardianResultOut is what a guardian sees: a level, never a score or rank (EX-06).

@@ -94,6 +94,8 @@ type hwClassRow struct {
 	Name     string
 	Total    int
 	All      int
+	TakeHome int  // HW-15: every kind taken home
+	Budget   *int // the all-kinds budget, nil: none
 	Cap      int
 	Rule     string
 	Over     bool
@@ -240,13 +242,17 @@ type hwWeekRow struct {
 }
 
 type hwWeekDay struct {
-	Date    string
-	Weekday string // message id
-	Total   int
-	All     int
-	Cap     int
-	Over    bool
-	School  bool
+	Date         string
+	Weekday      string // message id
+	Total        int
+	All          int
+	Cap          int
+	Over         bool
+	School       bool
+	TakeHome     int  // HW-15: every kind taken home
+	Budget       *int // the all-kinds budget, nil: none
+	Reported     *int // guardians' reported evening, nil: no reports
+	ReportedOver bool
 }
 
 type hwQuotaField struct {
@@ -271,6 +277,7 @@ type hwWeekData struct {
 	RefusedInWeek  int
 	BedtimeInWeek  int
 	HasFeedbackGap bool
+	Estimates      []models.EstimateRow
 }
 
 var weekdayIDs = []string{"homework.weekday.sun", "homework.weekday.mon", "homework.weekday.tue", "homework.weekday.wed", "homework.weekday.thu", "homework.weekday.fri", "homework.weekday.sat"}
@@ -496,6 +503,10 @@ type hwSchoolData struct {
 	Classes    []classLoadItem
 	Over       int
 	WithItems  int
+	// Estimates per teacher and subject over four weeks: principal and
+	// academic director only (HW-15).
+	Leader    bool
+	Estimates []models.EstimateRow
 }
 
 func (s *handlers) pageSchoolLoads(c echo.Context) error {
@@ -516,6 +527,13 @@ func (s *handlers) pageSchoolLoads(c echo.Context) error {
 		return err
 	}
 	data := hwSchoolData{School: *sc, Date: date, Prev: app.ShiftDate(date, -1), Next: app.ShiftDate(date, 1), Classes: rows}
+	uid := app.ViewerOf(c).User.ID
+	if s.Authz.HasRoleIn(uid, policies.RolePrincipal, sid) || s.Authz.HasRoleIn(uid, policies.RoleAcademic, sid) {
+		data.Leader = true
+		if data.Estimates, err = models.EstimateReality(c.Request().Context(), s.DB, sid, 0, app.ShiftDate(date, -27), date); err != nil {
+			return err
+		}
+	}
 	for _, r := range rows {
 		if r.OverCap {
 			data.Over++

@@ -124,6 +124,11 @@ type classDay struct {
 	CapMinutes   int         `json:"cap_minutes"`
 	OverCap      bool        `json:"over_cap"`
 	Rule         string      `json:"rule"`
+	// HW-15: every minute taken home, whatever its label, against the
+	// all-kinds budget (nil: none set).
+	TakeHomeMinutes int  `json:"take_home_minutes"`
+	BudgetMinutes   *int `json:"take_home_budget_minutes"`
+	OverBudget      bool `json:"over_budget"`
 }
 
 // dateParam reads a YYYY-MM-DD query parameter, def when missing; a bad one is a 400.
@@ -187,13 +192,18 @@ func (s *handlers) apiClassHomework(c echo.Context) error {
 
 // loadDay is one date of GET /classes/:class/load.
 type loadDay struct {
-	Date         string `json:"date"`
-	TotalMinutes int    `json:"total_minutes"`
-	AllMinutes   int    `json:"all_minutes"`
-	CapMinutes   int    `json:"cap_minutes"`
-	OverCap      bool   `json:"over_cap"`
-	SchoolDay    bool   `json:"school_day"`
-	ItemCount    int    `json:"item_count"`
+	Date            string `json:"date"`
+	TotalMinutes    int    `json:"total_minutes"`
+	AllMinutes      int    `json:"all_minutes"`
+	CapMinutes      int    `json:"cap_minutes"`
+	OverCap         bool   `json:"over_cap"`
+	SchoolDay       bool   `json:"school_day"`
+	ItemCount       int    `json:"item_count"`
+	TakeHomeMinutes int    `json:"take_home_minutes"`
+	BudgetMinutes   *int   `json:"take_home_budget_minutes"`
+	// ReportedMinutes is the guardians' reported evening (their minutes ÷
+	// the reporting students), nil without reports.
+	ReportedMinutes *int `json:"reported_minutes"`
 }
 
 // loadRange is the class's daily totals against its caps over [from, to].
@@ -226,8 +236,14 @@ func (s *handlers) loadRange(c echo.Context, cl *models.Class, from, to string) 
 		ds := d.Format(models.DateLayout)
 		capv := policies.CapFor(cl.Grade, kinds[ds], rules.Limits)
 		r := byDate[ds]
-		out = append(out, loadDay{Date: ds, TotalMinutes: r.TotalMinutes, AllMinutes: r.AllMinutes, CapMinutes: capv.Minutes,
-			OverCap: r.TotalMinutes > capv.Minutes, SchoolDay: kinds[ds] == policies.SchoolDay, ItemCount: r.ItemCount})
+		ld := loadDay{Date: ds, TotalMinutes: r.TotalMinutes, AllMinutes: r.AllMinutes, CapMinutes: capv.Minutes,
+			OverCap: r.TotalMinutes > capv.Minutes, SchoolDay: kinds[ds] == policies.SchoolDay, ItemCount: r.ItemCount,
+			TakeHomeMinutes: r.TakeHomeMinutes, BudgetMinutes: policies.TakeHomeBudgetFor(cl.Grade, rules.Limits)}
+		if r.FeedbackStudents > 0 {
+			m := r.FeedbackActualMinutes / r.FeedbackStudents
+			ld.ReportedMinutes = &m
+		}
+		out = append(out, ld)
 	}
 	return out, nil
 }
@@ -348,6 +364,9 @@ type feedbackRequest struct {
 	Date             string `json:"date" form:"date" validate:"omitempty,date"`
 	ActualMinutes    *int   `json:"actual_minutes" form:"actual_minutes" validate:"required,min=0,max=600"`
 	StoppedAtBedtime bool   `json:"stopped_at_bedtime" form:"stopped_at_bedtime"`
+	// HW-15: the guardian says it was written work, or took longer than estimated.
+	ReallyWritten bool `json:"really_written" form:"really_written"`
+	TookLonger    bool `json:"took_longer" form:"took_longer"`
 }
 
 // feedbackResponse answers a report with the estimate-vs-reality gap.
@@ -359,6 +378,8 @@ type feedbackResponse struct {
 	EstimatedMinutes int     `json:"estimated_minutes"`
 	GapRatio         float64 `json:"gap_ratio"`
 	StoppedAtBedtime bool    `json:"stopped_at_bedtime"`
+	ReallyWritten    bool    `json:"really_written"`
+	TookLonger       bool    `json:"took_longer"`
 	Bedtime          string  `json:"bedtime"`
 }
 
@@ -390,13 +411,13 @@ func (s *handlers) saveFeedback(c echo.Context, cl *models.Class, itemID int64, 
 		date = today
 	}
 	fb, err := models.SaveFeedback(ctx, s.DB, me, cl, models.FeedbackInput{StudentID: req.StudentID, ItemID: itemID, Date: date,
-		ActualMinutes: *req.ActualMinutes, StoppedAtBedtime: req.StoppedAtBedtime, Today: today})
+		ActualMinutes: *req.ActualMinutes, StoppedAtBedtime: req.StoppedAtBedtime, ReallyWritten: req.ReallyWritten, TookLonger: req.TookLonger, Today: today})
 	if err != nil {
 		return nil, err
 	}
 	return &feedbackResponse{ID: fb.ID, ItemID: fb.ItemID, Date: fb.Date, ActualMinutes: fb.ActualMinutes,
 		EstimatedMinutes: fb.EstimatedMinutes, GapRatio: policies.GapRatio(fb.ActualMinutes, fb.EstimatedMinutes),
-		StoppedAtBedtime: fb.StoppedAtBedtime, Bedtime: policies.Bedtime(cl.Grade)}, nil
+		StoppedAtBedtime: fb.StoppedAtBedtime, ReallyWritten: fb.ReallyWritten, TookLonger: fb.TookLonger, Bedtime: policies.Bedtime(cl.Grade)}, nil
 }
 
 func (s *handlers) apiItemFeedback(c echo.Context) error {
@@ -487,23 +508,26 @@ func (s *handlers) apiPutQuotas(c echo.Context) error {
 
 // classLoadItem is one class in the school overview.
 type classLoadItem struct {
-	ClassID      int64  `json:"class_id"`
-	Class        string `json:"class"`
-	Grade        int    `json:"grade"`
-	TotalMinutes int    `json:"total_minutes"`
-	AllMinutes   int    `json:"all_minutes"`
-	CapMinutes   int    `json:"cap_minutes"`
-	OverCap      bool   `json:"over_cap"`
-	ItemCount    int    `json:"item_count"`
-	RefusedCount int    `json:"refused_count"`
-	Feedback     int    `json:"feedback_count"`
+	ClassID         int64  `json:"class_id"`
+	Class           string `json:"class"`
+	Grade           int    `json:"grade"`
+	TotalMinutes    int    `json:"total_minutes"`
+	AllMinutes      int    `json:"all_minutes"`
+	CapMinutes      int    `json:"cap_minutes"`
+	TakeHomeMinutes int    `json:"take_home_minutes"`
+	BudgetMinutes   *int   `json:"take_home_budget_minutes"`
+	OverCap         bool   `json:"over_cap"`
+	ItemCount       int    `json:"item_count"`
+	RefusedCount    int    `json:"refused_count"`
+	Feedback        int    `json:"feedback_count"`
 }
 
 // classLoad is one class's day against the cap of its grade.
 type classLoad struct {
-	Class models.Class
-	Load  models.ClassDayLoad
-	Cap   policies.Cap
+	Class  models.Class
+	Load   models.ClassDayLoad
+	Cap    policies.Cap
+	Budget *int // the all-kinds take-home budget (HW-15), nil: none
 }
 
 // classLoadsOn reads the day's rollup rows of a school's classes and the cap
@@ -528,7 +552,8 @@ func (s *handlers) classLoadsOn(ctx context.Context, schoolID int64, classes []m
 	}
 	out := make([]classLoad, 0, len(classes))
 	for _, cl := range classes {
-		out = append(out, classLoad{Class: cl, Load: byClass[cl.ID], Cap: policies.CapFor(cl.Grade, kind, rules.Limits)})
+		out = append(out, classLoad{Class: cl, Load: byClass[cl.ID], Cap: policies.CapFor(cl.Grade, kind, rules.Limits),
+			Budget: policies.TakeHomeBudgetFor(cl.Grade, rules.Limits)})
 	}
 	return out, nil
 }
@@ -549,7 +574,8 @@ func (s *handlers) schoolLoads(c echo.Context, schoolID int64, date string) (_ [
 	for _, l := range loads {
 		r, cl := l.Load, l.Class
 		out = append(out, classLoadItem{ClassID: cl.ID, Class: cl.Label(), Grade: cl.Grade, TotalMinutes: r.TotalMinutes,
-			AllMinutes: r.AllMinutes, CapMinutes: l.Cap.Minutes, OverCap: r.TotalMinutes > l.Cap.Minutes, ItemCount: r.ItemCount,
+			AllMinutes: r.AllMinutes, CapMinutes: l.Cap.Minutes, TakeHomeMinutes: r.TakeHomeMinutes, BudgetMinutes: l.Budget,
+			OverCap: r.TotalMinutes > l.Cap.Minutes, ItemCount: r.ItemCount,
 			RefusedCount: r.RefusedCount, Feedback: r.FeedbackCount})
 	}
 	return out, nil
@@ -581,6 +607,7 @@ type homeworkSettings struct {
 	RestCaps           *policies.BandCaps `json:"rest_caps"`
 	Counting           policies.Counting  `json:"counting"`
 	MaxWrittenSubjects policies.BandCaps  `json:"max_written_subjects"`
+	TakeHomeBudget     *policies.BandCaps `json:"take_home_budget"` // all kinds taken home (HW-15); null: none here
 }
 
 // settingsResponse shows the scope's own values and the effective ones.
@@ -591,7 +618,7 @@ type settingsResponse struct {
 }
 
 func toSettings(l policies.HomeworkLimits) homeworkSettings {
-	return homeworkSettings{Caps: l.Caps, RestCaps: l.RestCaps, Counting: l.Counting, MaxWrittenSubjects: l.MaxWrittenSubjects}
+	return homeworkSettings{Caps: l.Caps, RestCaps: l.RestCaps, Counting: l.Counting, MaxWrittenSubjects: l.MaxWrittenSubjects, TakeHomeBudget: l.TakeHome}
 }
 
 func (s *handlers) schoolChain(c echo.Context, schoolID int64) (_ []string, err error) {
@@ -632,7 +659,7 @@ func (s *handlers) putSettings(c echo.Context, schoolID int64, chain []string) (
 	if err := app.Bind(c, &req); err != nil {
 		return err
 	}
-	l := policies.HomeworkLimits{Caps: req.Caps, RestCaps: req.RestCaps, Counting: req.Counting, MaxWrittenSubjects: req.MaxWrittenSubjects}
+	l := policies.HomeworkLimits{Caps: req.Caps, RestCaps: req.RestCaps, Counting: req.Counting, MaxWrittenSubjects: req.MaxWrittenSubjects, TakeHome: req.TakeHomeBudget}
 	if err := models.PutHomeworkLimits(c.Request().Context(), s.DB, schoolID, chain, l); err != nil {
 		return err
 	}

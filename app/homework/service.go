@@ -60,7 +60,7 @@ func (s *handlers) todayData(c echo.Context, date string, form hwForm) (_ *hwTod
 			l, capv := cl.Load, cl.Cap
 			labels[cl.Class.ID] = cl.Class.Label()
 			data.Classes = append(data.Classes, hwClassRow{ID: cl.Class.ID, Label: cl.Class.Label(), Name: cl.Class.Name, Total: l.TotalMinutes,
-				All: l.AllMinutes, Cap: capv.Minutes, Rule: capv.Rule, Over: l.TotalMinutes > capv.Minutes,
+				All: l.AllMinutes, TakeHome: l.TakeHomeMinutes, Budget: cl.Budget, Cap: capv.Minutes, Rule: capv.Rule, Over: l.TotalMinutes > capv.Minutes,
 				Head: cl.Class.HeadTeacherID != nil && *cl.Class.HeadTeacherID == v.User.ID, Subjects: strings.Join(subjects[cl.Class.ID], "、")})
 			for _, subj := range subjects[cl.Class.ID] {
 				data.Options = append(data.Options, hwOption{Value: fmt.Sprintf("%d|%s", cl.Class.ID, subj), Label: cl.Class.Label() + " " + subj})
@@ -115,7 +115,8 @@ func (s *handlers) weekData(c echo.Context, cl *models.Class, start string) (_ *
 	for i, d := range days {
 		t, _ := time.Parse(models.DateLayout, d.Date)
 		data.Days = append(data.Days, hwWeekDay{Date: d.Date, Weekday: weekdayIDs[t.Weekday()], Total: d.TotalMinutes, All: d.AllMinutes,
-			Cap: d.CapMinutes, Over: d.OverCap, School: d.SchoolDay})
+			Cap: d.CapMinutes, Over: d.OverCap, School: d.SchoolDay, TakeHome: d.TakeHomeMinutes, Budget: d.BudgetMinutes, Reported: d.ReportedMinutes,
+			ReportedOver: d.ReportedMinutes != nil && *d.ReportedMinutes > reportedLimit(d)})
 		idx[d.Date] = i
 	}
 	quotaOf := map[string]int{}
@@ -173,7 +174,24 @@ func (s *handlers) weekData(c echo.Context, cl *models.Class, start string) (_ *
 		data.HasFeedbackGap = true
 		data.FeedbackRatio = fmt.Sprintf("%.2f", policies.GapRatio(actual, est))
 	}
+	// Estimate against reality per teacher and subject, over the four weeks
+	// to the week's end: the head teacher's view, never other parents'.
+	if data.Estimates, err = models.EstimateReality(ctx, s.DB, cl.SchoolID, cl.ID, app.ShiftDate(start, -21), end); err != nil {
+		return nil, err
+	}
 	return data, nil
+}
+
+// reportedLimit is what a reported evening is held to: the all-kinds
+// budget when set, else the counted cap (as the bureau's indicators do).
+func reportedLimit(d loadDay) int {
+	if d.BudgetMinutes != nil && *d.BudgetMinutes > 0 {
+		return *d.BudgetMinutes
+	}
+	if d.CapMinutes > 0 {
+		return d.CapMinutes
+	}
+	return 1 << 30 // grades 1–2 without a budget: no number to compare
 }
 
 // createHomework is the save path shared by the API and the form: the
@@ -230,10 +248,12 @@ func (s *handlers) boardOf(c echo.Context, cl *models.Class, date string) (_ *cl
 	if err != nil {
 		return nil, err
 	}
-	out := &classDay{Date: date, Items: toBoardItems(items), CapMinutes: capv.Minutes, Rule: capv.Rule}
+	out := &classDay{Date: date, Items: toBoardItems(items), CapMinutes: capv.Minutes, Rule: capv.Rule,
+		BudgetMinutes: policies.TakeHomeBudgetFor(cl.Grade, rules.Limits)}
 	if len(loads) == 1 {
-		out.TotalMinutes, out.AllMinutes = loads[0].TotalMinutes, loads[0].AllMinutes
+		out.TotalMinutes, out.AllMinutes, out.TakeHomeMinutes = loads[0].TotalMinutes, loads[0].AllMinutes, loads[0].TakeHomeMinutes
 	}
 	out.OverCap = out.TotalMinutes > out.CapMinutes
+	out.OverBudget = out.BudgetMinutes != nil && out.TakeHomeMinutes > *out.BudgetMinutes
 	return out, nil
 }

@@ -37,27 +37,16 @@ ALTER TABLE homework_items RENAME TO homework_items_unpartitioned;
 DROP INDEX idx_homework_items_class_date, idx_homework_items_teacher_date, idx_homework_items_school_date;
 CREATE SEQUENCE homework_items_id;
 SELECT setval('homework_items_id', COALESCE((SELECT MAX(id) FROM homework_items_unpartitioned), 0) + 1, false);
+-- LIKE keeps every column earlier migrations added, in order.
 CREATE TABLE homework_items (
-    id           BIGINT NOT NULL DEFAULT nextval('homework_items_id'),
-    school_id    BIGINT NOT NULL REFERENCES schools(id),
-    class_id     BIGINT NOT NULL REFERENCES classes(id),
-    subject_id   BIGINT NOT NULL REFERENCES subjects(id),
-    teacher_id   BIGINT NOT NULL REFERENCES users(id),
-    date         TEXT NOT NULL,
-    due_date     TEXT NOT NULL,
-    title        TEXT NOT NULL,
-    details      TEXT NOT NULL DEFAULT '',
-    minutes      INTEGER NOT NULL,
-    kind         TEXT NOT NULL,
-    layer        TEXT NOT NULL,
-    in_school    BOOLEAN NOT NULL DEFAULT FALSE,
-    counted      BOOLEAN NOT NULL DEFAULT FALSE,
-    status       TEXT NOT NULL DEFAULT 'active',
-    withdrawn_at TIMESTAMPTZ,
-    created_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
-    updated_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
-    PRIMARY KEY (id, date)
+    LIKE homework_items_unpartitioned INCLUDING DEFAULTS,
+    PRIMARY KEY (id, date),
+    FOREIGN KEY (school_id) REFERENCES schools(id),
+    FOREIGN KEY (class_id) REFERENCES classes(id),
+    FOREIGN KEY (subject_id) REFERENCES subjects(id),
+    FOREIGN KEY (teacher_id) REFERENCES users(id)
 ) PARTITION BY RANGE (date);
+ALTER TABLE homework_items ALTER COLUMN id SET DEFAULT nextval('homework_items_id');
 ALTER SEQUENCE homework_items_id OWNED BY homework_items.id;
 CREATE TABLE homework_items_other PARTITION OF homework_items DEFAULT;
 CREATE INDEX idx_homework_items_class_date ON homework_items(class_id, date);
@@ -71,24 +60,13 @@ ALTER TABLE class_day_loads_unpartitioned DROP CONSTRAINT class_day_loads_class_
 CREATE SEQUENCE class_day_loads_id;
 SELECT setval('class_day_loads_id', COALESCE((SELECT MAX(id) FROM class_day_loads_unpartitioned), 0) + 1, false);
 CREATE TABLE class_day_loads (
-    id                         BIGINT NOT NULL DEFAULT nextval('class_day_loads_id'),
-    school_id                  BIGINT NOT NULL REFERENCES schools(id),
-    class_id                   BIGINT NOT NULL REFERENCES classes(id),
-    grade                      INTEGER NOT NULL,
-    date                       TEXT NOT NULL,
-    total_minutes              INTEGER NOT NULL DEFAULT 0,
-    all_minutes                INTEGER NOT NULL DEFAULT 0,
-    cap_minutes                INTEGER NOT NULL DEFAULT 0,
-    item_count                 INTEGER NOT NULL DEFAULT 0,
-    refused_count              INTEGER NOT NULL DEFAULT 0,
-    feedback_count             INTEGER NOT NULL DEFAULT 0,
-    feedback_actual_minutes    INTEGER NOT NULL DEFAULT 0,
-    feedback_estimated_minutes INTEGER NOT NULL DEFAULT 0,
-    bedtime_stops              INTEGER NOT NULL DEFAULT 0,
-    updated_at                 TIMESTAMPTZ NOT NULL DEFAULT now(),
+    LIKE class_day_loads_unpartitioned INCLUDING DEFAULTS,
     PRIMARY KEY (id, date),
-    UNIQUE (class_id, date)
+    UNIQUE (class_id, date),
+    FOREIGN KEY (school_id) REFERENCES schools(id),
+    FOREIGN KEY (class_id) REFERENCES classes(id)
 ) PARTITION BY RANGE (date);
+ALTER TABLE class_day_loads ALTER COLUMN id SET DEFAULT nextval('class_day_loads_id');
 ALTER SEQUENCE class_day_loads_id OWNED BY class_day_loads.id;
 CREATE TABLE class_day_loads_other PARTITION OF class_day_loads DEFAULT;
 CREATE INDEX idx_class_day_loads_school_date ON class_day_loads(school_id, date);
