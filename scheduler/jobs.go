@@ -86,13 +86,17 @@ func BureauJobs(db *gorm.DB) []Job {
 // StorageJobs keep the storage in shape: the school-year partitions of
 // this year and the next (PostgreSQL; nothing on SQLite), daily at 02:00.
 func StorageJobs(db *gorm.DB) []Job {
-	return []Job{
+	jobs := []Job{
 		{Name: JobSchoolYearParts, Daily: &DailyAt{Hour: 2, Minute: 0}, Period: DayPeriod,
 			Run: func(ctx context.Context, now time.Time, period string) (string, error) {
 				made, err := models.EnsureSchoolYearPartitions(ctx, db, period)
 				return fmt.Sprintf("created %v", made), err
 			}},
 	}
+	for i := range jobs {
+		jobs[i].Def = jobs[i].Daily.Def()
+	}
+	return jobs
 }
 
 // JobHeartbeat records that the scheduler is alive and which replica leads.
