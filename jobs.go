@@ -35,7 +35,7 @@ func startJobs(ctx context.Context, srv *app.Server) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := scheduler.New(scheduler.Options{DB: srv.DB, Now: srv.Cfg.Now, CatchupDays: catchup}, append(append(scheduler.BureauJobs(srv.DB), scheduler.StorageJobs(srv.DB)...), hb))
+	s, err := scheduler.New(scheduler.Options{DB: srv.DB, Now: srv.Cfg.Now, CatchupDays: catchup}, append(append(append(scheduler.BureauJobs(srv.DB), scheduler.HousekeepingJobs(srv.DB)...), scheduler.StorageJobs(srv.DB)...), hb))
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -47,7 +48,8 @@ usage:
   jianfu indicators rebuild [--school ID] [--from YYYY-MM-DD --to YYYY-MM-DD]
                                                     recompute the dashboard's rollup rows from raw data
 
-environment: DATABASE_URL, DATABASE_REPLICA_URL (a streaming standby for dashboards and exports), ADDR, COOKIE_SECURE=1, TRUST_PROXY=1, LOG_LEVEL=debug|info|warn, TZ
+environment: DATABASE_URL, DATABASE_REPLICA_URL (a streaming standby for dashboards and exports), ADDR, COOKIE_SECURE=1, TRUST_PROXY=1, PUBLIC_URL, LOG_LEVEL=debug|info|warn, TZ,
+             METRICS_TOKEN, DB_POOL_SIZE, DB_STATEMENT_TIMEOUT, DB_LOCK_TIMEOUT, HTTP_*_TIMEOUT, SHUTDOWN_GRACE (see README "Running in production")
 `
 
 func main() {
@@ -103,8 +105,66 @@ func env(key, def string) string {
 	return def
 }
 
-func openDB(ctx context.Context, url string) (*gorm.DB, error) {
-	db, err := models.Open(url)
+// dbOptions reads the pool size and database timeouts from the environment
+// (README "Running in production"). long turns the statement timeout off for
+// commands whose statements may run long (migrate, seed, user).
+func dbOptions(long bool) (models.Options, error) {
+	var o models.Options
+	if v := os.Getenv("DB_POOL_SIZE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 2 {
+			return o, fmt.Errorf("DB_POOL_SIZE=%q: want a whole number of at least 2", v)
+		}
+		o.PoolSize = n
+	}
+	for _, d := range []struct {
+		env string
+		out *time.Duration
+	}{{"DB_STATEMENT_TIMEOUT", &o.StatementTimeout}, {"DB_LOCK_TIMEOUT", &o.LockTimeout}} {
+		if v := os.Getenv(d.env); v != "" {
+			x, err := time.ParseDuration(v)
+			if err != nil || x < 0 {
+				return o, fmt.Errorf("%s=%q: want a duration such as 10s (0 for the default)", d.env, v)
+			}
+			*d.out = x
+		}
+	}
+	if long {
+		o.StatementTimeout = -1
+	}
+	return o, nil
+}
+
+// serverTimeouts reads the HTTP timeouts and the shutdown grace period
+// (unset: the defaults of app.Config).
+func serverTimeouts(cfg *app.Config) error {
+	for _, d := range []struct {
+		env string
+		out *time.Duration
+	}{{"HTTP_READ_HEADER_TIMEOUT", &cfg.ReadHeaderTimeout}, {"HTTP_READ_TIMEOUT", &cfg.ReadTimeout},
+		{"HTTP_WRITE_TIMEOUT", &cfg.WriteTimeout}, {"HTTP_IDLE_TIMEOUT", &cfg.IdleTimeout}, {"SHUTDOWN_GRACE", &cfg.ShutdownGrace}} {
+		if v := os.Getenv(d.env); v != "" {
+			x, err := time.ParseDuration(v)
+			if err != nil || x <= 0 {
+				return fmt.Errorf("%s=%q: want a positive duration such as 10s", d.env, v)
+			}
+			*d.out = x
+		}
+	}
+	if u := cfg.PublicURL; u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+		return fmt.Errorf("PUBLIC_URL=%q: want https://host (the site's own address)", u)
+	}
+	return nil
+}
+
+func openDB(ctx context.Context, url string) (*gorm.DB, error) { return openDBWith(ctx, url, true) }
+
+func openDBWith(ctx context.Context, url string, long bool) (*gorm.DB, error) {
+	o, err := dbOptions(long)
+	if err != nil {
+		return nil, err
+	}
+	db, err := models.OpenWith(url, o)
 	if err != nil {
 		return nil, err
 	}
@@ -120,12 +180,25 @@ func serve(ctx context.Context, args []string, demo bool) error {
 	addr := fs.String("addr", env("ADDR", ":8080"), "listen address")
 	dbURL := fs.String("db", os.Getenv("DATABASE_URL"), "database URL or SQLite path")
 	fs.Parse(args)
-	db, err := openDB(ctx, *dbURL)
+	// Migrations run first with no statement timeout; serving then uses
+	// its own pool with the timeouts on.
+	mdb, err := openDB(ctx, *dbURL)
+	if err != nil {
+		return err
+	}
+	if s, err := mdb.DB(); err == nil {
+		s.Close()
+	}
+	db, err := openDBWith(ctx, *dbURL, false)
 	if err != nil {
 		return err
 	}
 	cfg := app.Config{Addr: *addr, DatabaseURL: *dbURL, SecureCookies: os.Getenv("COOKIE_SECURE") == "1", TrustProxy: os.Getenv("TRUST_PROXY") == "1",
+		PublicURL: os.Getenv("PUBLIC_URL"), MetricsToken: os.Getenv("METRICS_TOKEN"),
 		ReplicaURL: os.Getenv("DATABASE_REPLICA_URL")}
+	if err := serverTimeouts(&cfg); err != nil {
+		return err
+	}
 	srv, err := areas.NewServer(cfg, db)
 	if err != nil {
 		return err
@@ -185,7 +258,11 @@ func printAccounts(acc []seed.Account) {
 }
 
 func migrate(ctx context.Context, args []string) error {
-	db, err := models.Open(os.Getenv("DATABASE_URL"))
+	o, err := dbOptions(true)
+	if err != nil {
+		return err
+	}
+	db, err := models.OpenWith(os.Getenv("DATABASE_URL"), o)
 	if err != nil {
 		return err
 	}

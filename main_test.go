@@ -251,7 +251,7 @@ func startServer(t *testing.T, env []string, args ...string) *server {
 	t.Helper()
 	addr := freeAddr(t)
 	cmd := exec.Command(jianfuBinary(t), append(args, "--addr", addr)...)
-	cmd.Env = append(os.Environ(), append([]string{"LOG_LEVEL=warn"}, env...)...)
+	cmd.Env = append(os.Environ(), append([]string{"LOG_LEVEL=warn", "SHUTDOWN_GRACE=2s"}, env...)...)
 	s := &server{cmd: cmd, addr: addr, stdout: &syncBuffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = s.stdout, io.Discard
 	if err := cmd.Start(); err != nil {
@@ -285,10 +285,31 @@ func startServer(t *testing.T, env []string, args ...string) *server {
 	}
 }
 
-// stop sends SIGTERM and expects a clean exit (graceful shutdown).
+// stop sends SIGTERM and expects a clean exit (graceful shutdown): during
+// the grace period (SHUTDOWN_GRACE=2s) the server still answers, with
+// /readyz at 503 so a load balancer stops sending.
 func (s *server) stop(t *testing.T) {
 	t.Helper()
 	s.cmd.Process.Signal(syscall.SIGTERM)
+	sawDraining := false
+	for end := time.Now().Add(1500 * time.Millisecond); time.Now().Before(end) && !sawDraining; time.Sleep(20 * time.Millisecond) {
+		resp, err := http.Get("http://" + s.addr + "/readyz")
+		if err != nil {
+			t.Fatalf("the server stopped answering at once after SIGTERM: %v", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			sawDraining = true
+			h, err := http.Get("http://" + s.addr + "/healthz")
+			if err != nil || h.StatusCode != http.StatusOK {
+				t.Fatalf("during the grace period /healthz: %v %v", h, err)
+			}
+			h.Body.Close()
+		}
+	}
+	if !sawDraining {
+		t.Error("/readyz never answered 503 after SIGTERM")
+	}
 	select {
 	case err := <-s.done:
 		if err != nil {

@@ -1,9 +1,11 @@
 package app
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -53,15 +55,24 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
 		var u *models.User
+		var err error
 		kind := ""
 		if t := bearerToken(c); t != "" {
-			u, _ = models.UserBySession(ctx, s.DB, t, models.SessionBearer)
+			u, err = models.UserBySession(ctx, s.DB, t, models.SessionBearer)
 			kind = models.SessionBearer
-		} else if ck, err := c.Cookie(SessionCookie); err == nil {
-			u, _ = models.UserBySession(ctx, s.DB, ck.Value, models.SessionCookie)
+		} else if ck, cerr := c.Cookie(SessionCookie); cerr == nil {
+			u, err = models.UserBySession(ctx, s.DB, ck.Value, models.SessionCookie)
 			kind = models.SessionCookie
 		}
+		// No live session is "not signed in"; a database that cannot tell is
+		// a 503 (logged by the error handler), never a false "please sign in".
+		if err != nil && !errors.Is(err, models.ErrNotFound) {
+			return err
+		}
 		if u != nil {
+			// Pages of a signed-in user are theirs alone: no shared or
+			// browser cache may keep them.
+			c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 			grants, err := s.Authz.GrantsOf(u.ID)
 			if err != nil {
 				return err
@@ -137,10 +148,23 @@ func (s *Server) RenderPageModel(c echo.Context, status int, name string, p *vie
 	return c.HTML(status, b.String())
 }
 
-// safeNext keeps redirects on this site.
+// SafeNext keeps redirects on this site: a path of this site or "/".
+// Browsers read a backslash as a slash ("/\evil" is "//evil", another host)
+// and drop tabs and newlines inside URLs, so any of those, a scheme, a host
+// or a leading "//" sends the user home instead.
 func SafeNext(next string) string {
+	if next == "" || len(next) > 2048 || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
+		strings.ContainsAny(next, "\\") || strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f }) ||
+		!utf8.ValidString(next) {
+		return "/"
+	}
 	u, err := url.Parse(next)
-	if next == "" || err != nil || u.IsAbs() || u.Host != "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+	if err != nil || u.IsAbs() || u.Host != "" || u.Scheme != "" || u.Opaque != "" || strings.HasPrefix(u.Path, "//") {
+		return "/"
+	}
+	// The path once decoded must not turn into another host either
+	// ("/%5Cevil", "/%2F/evil").
+	if dec, err := url.PathUnescape(u.EscapedPath()); err != nil || strings.HasPrefix(dec, "//") || strings.ContainsAny(dec, "\\") {
 		return "/"
 	}
 	return next
@@ -148,7 +172,9 @@ func SafeNext(next string) string {
 
 func (s *Server) logout(c echo.Context) error {
 	if ck, err := c.Cookie(SessionCookie); err == nil {
-		_ = models.DeleteSession(c.Request().Context(), s.DB, ck.Value)
+		if err := models.DeleteSession(c.Request().Context(), s.DB, ck.Value); err != nil {
+			return models.Unavailable(err) // the session would stay valid: say so
+		}
 	}
 	c.SetCookie(&http.Cookie{Name: SessionCookie, Path: "/", MaxAge: -1, HttpOnly: true})
 	return c.Redirect(http.StatusSeeOther, "/login")
@@ -198,10 +224,19 @@ func (s *Server) apiLogin(c echo.Context) error {
 	return c.JSON(http.StatusOK, loginResponse{Token: token, User: toMe(&Viewer{User: u, Grants: grants})})
 }
 
+// apiLogout ends the session the request came with: the bearer token, or
+// the cookie session of a browser calling the API (which must not stay valid).
 func (s *Server) apiLogout(c echo.Context) error {
-	if t := bearerToken(c); t != "" {
-		if err := models.DeleteSession(c.Request().Context(), s.DB, t); err != nil {
-			return err
+	token := bearerToken(c)
+	if token == "" {
+		if ck, err := c.Cookie(SessionCookie); err == nil {
+			token = ck.Value
+			c.SetCookie(&http.Cookie{Name: SessionCookie, Path: "/", MaxAge: -1, HttpOnly: true})
+		}
+	}
+	if token != "" {
+		if err := models.DeleteSession(c.Request().Context(), s.DB, token); err != nil {
+			return models.Unavailable(err)
 		}
 	}
 	return c.NoContent(http.StatusNoContent)

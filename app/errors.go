@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -24,6 +26,7 @@ var statusOf = map[models.Kind]int{
 	models.KindUnauthorized: http.StatusUnauthorized,
 	models.KindTooMany:      http.StatusTooManyRequests,
 	models.KindTooLarge:     http.StatusRequestEntityTooLarge,
+	models.KindUnavailable:  http.StatusServiceUnavailable,
 }
 
 // apiError is the body of every API error.
@@ -42,7 +45,17 @@ func (s *Server) handleError(err error, c echo.Context) {
 	tr := Translator(c)
 	status, body := http.StatusInternalServerError, apiError{Error: "internal", Message: tr.T("error.internal")}
 	var he *echo.HTTPError
+	// A database that does not answer is the server's trouble, not the
+	// client's: 503 with Retry-After, whatever error wraps it.
+	if models.IsUnavailable(err) {
+		if e, ok := models.AsError(err); !ok || e.Kind != models.KindUnavailable {
+			err = models.Unavailable(err)
+		}
+	}
 	if e, ok := models.AsError(err); ok {
+		if e.RetryAfter > 0 {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+		}
 		status = statusOf[e.Kind]
 		if status == 0 {
 			status = http.StatusBadRequest

@@ -3,6 +3,8 @@ package app
 import (
 	"fmt"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -35,6 +37,9 @@ func (s *Server) FormFailure(c echo.Context, err error, rerender func(f FormErro
 	case models.KindInvalid, models.KindRule, models.KindConflict, models.KindTooMany, models.KindUnauthorized, models.KindTooLarge:
 	default:
 		return err
+	}
+	if e.RetryAfter > 0 {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
 	}
 	tr := Translator(c)
 	f := FormError{Status: StatusOf(err), Message: tr.T(e.MsgID, e.Params), Fields: map[string]string{}, Details: e.Details}

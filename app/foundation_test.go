@@ -277,7 +277,26 @@ func TestOperations(t *testing.T) {
 		_ = want
 	}
 	e.Login("admin")
-	resp, err := http.Get(e.HTTP.URL + "/metrics")
+	// /metrics is not public: without METRICS_TOKEN it answers 404, and with
+	// one only to that bearer token.
+	for _, tok := range []string{"", "wrong"} {
+		req, _ := http.NewRequest(http.MethodGet, e.HTTP.URL+"/metrics", nil)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		if r.StatusCode != http.StatusNotFound {
+			t.Fatalf("/metrics with token %q: %d, want 404", tok, r.StatusCode)
+		}
+	}
+	e.Srv.Cfg.MetricsToken = "scrape-secret"
+	req, _ := http.NewRequest(http.MethodGet, e.HTTP.URL+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer scrape-secret")
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/subtle"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -11,22 +12,38 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"jianfu/models"
 )
 
 func (s *Server) opsRoutes() {
 	g := s.E.Group("")
 	s.Route(g, http.MethodGet, "/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok") }, Public())
 	s.Route(g, http.MethodGet, "/readyz", s.ready, Public())
-	s.Route(g, http.MethodGet, "/metrics", echo.WrapHandler(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})), Public())
+	// /metrics names routes, volumes and the Go runtime: only the scraper
+	// that holds METRICS_TOKEN reads it (Public here means "no user
+	// session"; the token is checked in the handler).
+	s.Route(g, http.MethodGet, "/metrics", s.metricsHandler(), Public())
+}
+
+func (s *Server) metricsHandler() echo.HandlerFunc {
+	h := echo.WrapHandler(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	return func(c echo.Context) error {
+		got := bearerToken(c)
+		if s.Cfg.MetricsToken == "" || subtle.ConstantTimeCompare([]byte(got), []byte(s.Cfg.MetricsToken)) != 1 {
+			return models.ErrNotFound
+		}
+		return h(c)
+	}
 }
 
 func (s *Server) ready(c echo.Context) error {
+	if s.Draining() {
+		return c.String(http.StatusServiceUnavailable, "shutting down")
+	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
-	sqlDB, err := s.DB.DB()
-	if err == nil {
-		err = sqlDB.PingContext(ctx)
-	}
+	err := models.Ready(ctx, s.DB)
 	if err != nil {
 		slog.Warn("not ready", "err", err)
 		return c.String(http.StatusServiceUnavailable, "database unreachable")

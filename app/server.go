@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -25,11 +27,38 @@ type Config struct {
 	DatabaseURL   string // DATABASE_URL; empty means the embedded SQLite file
 	SecureCookies bool   // COOKIE_SECURE: set behind TLS
 	TrustProxy    bool   // TRUST_PROXY: take the client IP from X-Forwarded-For (behind a load balancer)
+	// PublicURL (PUBLIC_URL) is the site's own address, e.g.
+	// https://jianfu.example.edu.cn: absolute links (calendar feeds) are built
+	// from it, never from the request's Host header.
+	PublicURL string
+	// MetricsToken (METRICS_TOKEN): /metrics answers only a request with
+	// "Authorization: Bearer <token>"; empty, /metrics answers 404.
+	MetricsToken string
+	// HTTP server timeouts; zero takes the default (README "Running in
+	// production"): slow or idle clients cannot hold the replica's handles.
+	ReadHeaderTimeout time.Duration // HTTP_READ_HEADER_TIMEOUT, 5 s
+	ReadTimeout       time.Duration // HTTP_READ_TIMEOUT, 30 s
+	WriteTimeout      time.Duration // HTTP_WRITE_TIMEOUT, 60 s
+	IdleTimeout       time.Duration // HTTP_IDLE_TIMEOUT, 120 s
+	// ShutdownGrace (SHUTDOWN_GRACE, 10 s): after SIGTERM the server keeps
+	// serving this long with /readyz at 503, so the load balancer stops
+	// sending, then drains.
+	ShutdownGrace time.Duration
 	// ReplicaURL (DATABASE_REPLICA_URL) names a PostgreSQL streaming standby
 	// for the reads that may lag: dashboards, exports, reports. Empty: none.
 	ReplicaURL string
 	Now        func() time.Time
 }
+
+// Defaults of the HTTP timeouts.
+const (
+	DefaultReadHeaderTimeout = 5 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultWriteTimeout      = 60 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+	DefaultShutdownGrace     = 10 * time.Second
+	drainTimeout             = 25 * time.Second
+)
 
 // Server wires the database, the authorizer, the views and the routes.
 type Server struct {
@@ -45,6 +74,8 @@ type Server struct {
 
 	// ownBodyLimit: "METHOD path" of routes that bound their body themselves.
 	ownBodyLimit map[string]bool
+	// draining is set when shutdown begins: /readyz answers 503 from then on.
+	draining atomic.Bool
 }
 
 // Area registers one part of the product: its routes, each with its
@@ -77,6 +108,16 @@ func New(cfg Config, db *gorm.DB, areas ...Area) (_ *Server, err error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout}, {&cfg.ReadTimeout, DefaultReadTimeout},
+		{&cfg.WriteTimeout, DefaultWriteTimeout}, {&cfg.IdleTimeout, DefaultIdleTimeout}, {&cfg.ShutdownGrace, DefaultShutdownGrace}} {
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	az, err := models.NewAuthorizer(db)
 	if err != nil {
 		return nil, err
@@ -109,6 +150,7 @@ func New(cfg Config, db *gorm.DB, areas ...Area) (_ *Server, err error) {
 	// own (a setting) and answer 413 naming it (see OwnBodyLimit).
 	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "8M",
 		Skipper: func(c echo.Context) bool { return s.ownBodyLimit[c.Request().Method+" "+c.Path()] }}))
+	e.Use(guardInput)
 	e.Use(secureHeaders(cfg.SecureCookies))
 	e.Use(s.authenticate)
 	e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
@@ -128,12 +170,13 @@ func New(cfg Config, db *gorm.DB, areas ...Area) (_ *Server, err error) {
 			return &models.Error{Kind: models.KindForbidden, Code: "csrf_invalid", MsgID: "error.csrf", Err: err}
 		},
 	}))
+	e.Use(s.idempotency)
 	s.routes(areas)
 	return s, nil
 }
 
 func (s *Server) routes(areas []Area) {
-	static := http.FileServer(http.FS(views.Static()))
+	static := http.FileServer(http.FS(filesOnly{views.Static()}))
 	s.Route(s.E.Group(""), http.MethodGet, "/static/*", echo.WrapHandler(http.StripPrefix("/static/", cacheFor(static, 24*time.Hour))), Public())
 	s.opsRoutes()
 	s.authRoutes()
@@ -157,13 +200,24 @@ func (s *Server) OwnBodyLimit(method, path string) { s.ownBodyLimit[method+" "+p
 // AddHomeLinks adds home tiles (Router).
 func (s *Server) AddHomeLinks(l ...HomeLink) { s.links = append(s.links, l...) }
 
-// Start serves until ctx is cancelled, then drains in-flight requests.
+// HTTPServer is the http.Server Start runs, with the configured timeouts.
+func (s *Server) HTTPServer() *http.Server {
+	return &http.Server{Addr: s.Cfg.Addr, Handler: s.E, ReadHeaderTimeout: s.Cfg.ReadHeaderTimeout,
+		ReadTimeout: s.Cfg.ReadTimeout, WriteTimeout: s.Cfg.WriteTimeout, IdleTimeout: s.Cfg.IdleTimeout,
+		MaxHeaderBytes: 64 << 10}
+}
+
+// Start serves until ctx is cancelled; then it keeps serving for the grace
+// period with /readyz at 503 (the load balancer takes the replica out), and
+// drains the requests in flight.
 func (s *Server) Start(ctx context.Context) (err error) {
 	defer models.Wrap(&err, "app.Start")
+	srv := s.HTTPServer()
+	s.E.Server = srv
 	errc := make(chan error, 1)
 	go func() {
 		slog.Info("serving", "addr", s.Cfg.Addr, "db", string(models.DialectOf(s.DB)))
-		errc <- s.E.Start(s.Cfg.Addr)
+		errc <- s.E.StartServer(srv)
 	}()
 	select {
 	case err := <-errc:
@@ -173,11 +227,21 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		return err
 	case <-ctx.Done():
 	}
+	s.draining.Store(true)
+	slog.Info("shutting down: /readyz is 503, still serving for the grace period", "grace_s", s.Cfg.ShutdownGrace.Seconds())
+	select {
+	case <-time.After(s.Cfg.ShutdownGrace):
+	case err := <-errc:
+		return err
+	}
 	slog.Info("shutting down: draining in-flight requests")
-	sctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	sctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
-	return s.E.Shutdown(sctx)
+	return srv.Shutdown(sctx)
 }
+
+// Draining reports whether shutdown has begun.
+func (s *Server) Draining() bool { return s.draining.Load() }
 
 // Close releases what New started: the policy watcher's connection and the
 // read replica's.
@@ -193,4 +257,33 @@ func cacheFor(h http.Handler, d time.Duration) http.Handler {
 	})
 }
 
-var _ fs.FS = views.Static()
+// filesOnly serves files and no folder listings: a folder opens as "not
+// found" (http.FileServer would otherwise list it, or serve its index.html).
+type filesOnly struct{ fs.FS }
+
+func (f filesOnly) Open(name string) (fs.File, error) {
+	file, err := f.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := file.Stat(); err != nil || st.IsDir() {
+		file.Close()
+		return nil, fs.ErrNotExist
+	}
+	return file, nil
+}
+
+// AbsoluteURL is path on this site's own address: PUBLIC_URL, or without it
+// http://localhost<ADDR> (a demo). Never the request's Host header, which the
+// client chooses.
+func (s *Server) AbsoluteURL(path string) string {
+	base := s.Cfg.PublicURL
+	if base == "" {
+		addr := s.Cfg.Addr
+		if strings.HasPrefix(addr, ":") {
+			addr = "localhost" + addr
+		}
+		base = "http://" + addr
+	}
+	return base + path
+}

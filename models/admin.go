@@ -284,7 +284,9 @@ func SetDisabled(ctx context.Context, db *gorm.DB, userID int64, disabled bool) 
 		action := "enable"
 		if disabled {
 			action = "disable"
-			if err := tx.Where("user_id = ?", userID).Delete(&Session{}).Error; err != nil {
+			// Sessions and the calendar link end for good: re-enabling the
+			// account does not bring an old link back.
+			if err := endCredentials(ctx, tx, userID); err != nil {
 				return err
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -54,7 +55,8 @@ type ComplaintInput struct {
 	ReporterName    string
 	ReporterContact string
 	ReporterUserID  int64
-	IPHash          string
+	IPHash          string // hash of the client address
+	NetHash         string // hash of its network (IPv4 /24, IPv6 /48)
 }
 
 const trackingAlphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ" // no 0/O, 1/I
@@ -86,17 +88,6 @@ func FileComplaint(ctx context.Context, db *gorm.DB, in ComplaintInput, now time
 	if _, err := GetRegion(ctx, db, in.RegionCode); err != nil {
 		return nil, Invalid("complaint.region_invalid", nil)
 	}
-	var recent int64
-	if in.IPHash != "" {
-		if err := db.WithContext(ctx).Model(&Complaint{}).Where("reporter_ip_hash = ? AND created_at > ?", in.IPHash,
-			now.UTC().Add(-policies.ComplaintRateWindow)).Count(&recent).Error; err != nil {
-			return nil, err
-		}
-	}
-	if recent >= policies.ComplaintRateMax {
-		return nil, &Error{Kind: KindTooMany, Code: "too_many_complaints", MsgID: "complaint.too_many",
-			Params: map[string]any{"Max": policies.ComplaintRateMax}}
-	}
 	c := Complaint{TrackingCode: newTrackingCode(), RegionCode: in.RegionCode, SchoolName: strings.TrimSpace(in.SchoolName), Category: in.Category,
 		Body: in.Body, Anonymous: in.Anonymous, ReporterIPHash: in.IPHash, Status: policies.ComplaintSubmitted,
 		DueDate: now.In(shanghai).AddDate(0, 0, policies.ComplaintAnswerDays).Format(DateLayout), CreatedAt: now.UTC(), UpdatedAt: now.UTC()}
@@ -107,6 +98,12 @@ func FileComplaint(ctx context.Context, db *gorm.DB, in ComplaintInput, now time
 		}
 	}
 	err := Tx(ctx, db, func(tx *gorm.DB) error {
+		// The limits count in the filing's own transaction, by one upsert per
+		// bucket: parallel filings are serialized per bucket and a refused or
+		// failed filing does not count.
+		if err := complaintLimits(ctx, tx, in, now); err != nil {
+			return err
+		}
 		if err := tx.Create(&c).Error; err != nil {
 			return err
 		}
@@ -116,6 +113,34 @@ func FileComplaint(ctx context.Context, db *gorm.DB, in ComplaintInput, now time
 		return nil, err
 	}
 	return &c, nil
+}
+
+func complaintLimits(ctx context.Context, tx *gorm.DB, in ComplaintInput, now time.Time) error {
+	type limit struct {
+		bucket string
+		max    int64
+	}
+	var limits []limit
+	if in.IPHash != "" {
+		limits = append(limits, limit{"complaint-ip:" + in.IPHash, policies.ComplaintRateMax})
+	}
+	if in.NetHash != "" {
+		limits = append(limits, limit{"complaint-net:" + in.NetHash, policies.ComplaintNetRateMax})
+	}
+	if in.ReporterUserID > 0 {
+		limits = append(limits, limit{"complaint-user:" + strconv.FormatInt(in.ReporterUserID, 10), policies.ComplaintRateMax})
+	}
+	for _, l := range limits {
+		row, err := bump(ctx, tx, l.bucket, policies.ComplaintRateWindow, now)
+		if err != nil {
+			return err
+		}
+		if row.Hits > l.max {
+			return tooMany("too_many_complaints", "complaint.too_many",
+				time.UnixMilli(row.WindowStartMs).Add(policies.ComplaintRateWindow).Sub(now), map[string]any{"Max": l.max})
+		}
+	}
+	return nil
 }
 
 // ComplaintByCode finds a complaint by its tracking code.

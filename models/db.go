@@ -12,10 +12,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -50,26 +53,95 @@ func IsPostgresURL(url string) bool {
 	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
 }
 
-// Open connects to the database named by url: a postgres:// URL for
+// Options tune the connection pool and the database-side timeouts. A zero
+// field takes its default; a negative duration turns that timeout off (the
+// migrate and seed commands, whose statements may run long).
+type Options struct {
+	// PoolSize is the most connections this process opens (DB_POOL_SIZE).
+	// Sizing: replicas × (PoolSize + 2) ≤ max_connections −
+	// superuser_reserved_connections − what other clients need; the 2 are the
+	// policy watcher's LISTEN connection and the scheduler elector's.
+	PoolSize int
+	// StatementTimeout ends any statement running longer (DB_STATEMENT_TIMEOUT).
+	StatementTimeout time.Duration
+	// LockTimeout ends a wait for a row or table lock (DB_LOCK_TIMEOUT): a
+	// long-held lock fails one request with 503 instead of freezing a replica.
+	LockTimeout time.Duration
+	// IdleInTxTimeout ends a session left idle inside a transaction.
+	IdleInTxTimeout time.Duration
+}
+
+// Defaults of Options.
+const (
+	DefaultPoolSize         = 20
+	DefaultStatementTimeout = 10 * time.Second
+	DefaultLockTimeout      = 3 * time.Second
+	DefaultIdleInTxTimeout  = 30 * time.Second
+)
+
+func (o Options) withDefaults() Options {
+	if o.PoolSize <= 0 {
+		o.PoolSize = DefaultPoolSize
+	}
+	if o.StatementTimeout == 0 {
+		o.StatementTimeout = DefaultStatementTimeout
+	}
+	if o.LockTimeout == 0 {
+		o.LockTimeout = DefaultLockTimeout
+	}
+	if o.IdleInTxTimeout == 0 {
+		o.IdleInTxTimeout = DefaultIdleInTxTimeout
+	}
+	return o
+}
+
+func ms(d time.Duration) string {
+	if d < 0 {
+		return "0" // off
+	}
+	return strconv.FormatInt(d.Milliseconds(), 10)
+}
+
+// Open connects to the database named by url with the default Options.
+func Open(url string) (*gorm.DB, error) { return OpenWith(url, Options{}) }
+
+// OpenWith connects to the database named by url: a postgres:// URL for
 // PostgreSQL, otherwise a SQLite file path ("" means DefaultSQLitePath).
-func Open(url string) (*gorm.DB, error) {
+// On PostgreSQL the pool's sessions carry statement_timeout, lock_timeout and
+// idle_in_transaction_session_timeout (a setting already in the URL wins); the
+// URL itself is left as it is for the dedicated watcher and elector
+// connections, which wait on purpose.
+func OpenWith(url string, o Options) (*gorm.DB, error) {
+	o = o.withDefaults()
 	cfg := &gorm.Config{
 		TranslateError: true,
 		NowFunc:        func() time.Time { return time.Now().UTC() },
 		Logger:         logger.Discard,
 	}
 	if IsPostgresURL(url) {
-		db, err := gorm.Open(postgres.Open(url), cfg)
+		pc, err := pgx.ParseConfig(url)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
-		sqlDB, err := db.DB()
-		if err != nil {
-			return nil, err
+		for k, v := range map[string]string{"statement_timeout": ms(o.StatementTimeout), "lock_timeout": ms(o.LockTimeout),
+			"idle_in_transaction_session_timeout": ms(o.IdleInTxTimeout)} {
+			if _, set := pc.RuntimeParams[k]; !set {
+				pc.RuntimeParams[k] = v
+			}
 		}
-		sqlDB.SetMaxOpenConns(40)
-		sqlDB.SetMaxIdleConns(20)
+		sqlDB := stdlib.OpenDB(*pc)
+		db, err := gorm.Open(postgres.New(postgres.Config{DSN: url, Conn: sqlDB}), cfg)
+		if err != nil {
+			sqlDB.Close()
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		sqlDB.SetMaxOpenConns(o.PoolSize)
+		sqlDB.SetMaxIdleConns(max(o.PoolSize/2, 1))
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+		// A connection broken by a database restart is dropped on first use
+		// (database/sql retries driver.ErrBadConn); ConnMaxLifetime bounds
+		// the rest.
+		sqlDB.SetConnMaxLifetime(30 * time.Minute)
 		return db, nil
 	}
 	path := strings.TrimPrefix(url, "sqlite://")
@@ -81,9 +153,18 @@ func Open(url string) (*gorm.DB, error) {
 			return nil, fmt.Errorf("create database folder: %w", err)
 		}
 	}
+	busy := o.LockTimeout
+	if busy < 0 {
+		busy = time.Minute
+	}
+	if busy < 5*time.Second {
+		// SQLite has one writer: a writer waits for the one before it, which
+		// under a burst is longer than a PostgreSQL row lock.
+		busy = 5 * time.Second
+	}
 	// _txlock=immediate takes the write lock at BEGIN, so a read-check-write
 	// transaction (a cap check, a capacity check) is serialized on SQLite.
-	dsn := path + "?_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	dsn := path + "?_pragma=foreign_keys(1)&_pragma=busy_timeout(" + ms(busy) + ")&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	db, err := gorm.Open(sqlite.Open(dsn), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
@@ -159,6 +240,20 @@ func MigrationsStatus(ctx context.Context, db *gorm.DB) ([]MigrationStatus, erro
 }
 
 // Tx runs fn in a transaction on db (which may itself be a transaction).
+// When the request carries an Idempotency-Key (WithIdempotency), the first
+// top-level transaction writes the key too, so the key and the record commit
+// together.
 func Tx(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {
-	return db.WithContext(ctx).Transaction(fn)
+	c := claimOf(ctx)
+	if c == nil || inTransaction(db) || !c.bind() {
+		return db.WithContext(ctx).Transaction(fn)
+	}
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := c.insert(ctx, tx); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+	c.done(err == nil)
+	return err
 }

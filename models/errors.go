@@ -3,6 +3,7 @@ package models
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -19,6 +20,9 @@ const (
 	KindForbidden    Kind = "forbidden"    // 403: known to the caller but not theirs to do
 	KindUnauthorized Kind = "unauthorized" // 401: not signed in, bad credentials
 	KindTooMany      Kind = "too_many"     // 429: throttled
+	// KindUnavailable is the database (or another dependency) failing, not
+	// the client: 503 with Retry-After, logged. Never a 400/401.
+	KindUnavailable Kind = "unavailable"
 )
 
 // Error is an error a user can read: Code is the stable API code, MsgID the
@@ -30,6 +34,9 @@ type Error struct {
 	Params  map[string]any
 	Details map[string]any
 	Err     error // the cause, never shown to users
+	// RetryAfter, when set, tells the client when to try again (the
+	// Retry-After header of a 429 or 503).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

@@ -694,10 +694,11 @@ func SavePaper(ctx context.Context, db *gorm.DB, school *School, examID int64, i
 	}
 	items := make([]ExamItem, len(in))
 	for i, x := range in {
-		if x.Points <= 0 || x.Points > 200 {
+		// Written as "not inside" so NaN (every comparison false) is refused.
+		if !(x.Points > 0 && x.Points <= 200) {
 			return rep, Invalid("exams.bad_points", map[string]any{"Item": i + 1})
 		}
-		if x.ExpectedP != nil && (*x.ExpectedP < 0 || *x.ExpectedP > 1) {
+		if x.ExpectedP != nil && !(*x.ExpectedP >= 0 && *x.ExpectedP <= 1) {
 			return rep, Invalid("exams.bad_expected_p", map[string]any{"Item": i + 1})
 		}
 		if x.ExpectedP == nil && !slices.Contains(policies.Bands, x.Difficulty) {
@@ -1032,10 +1033,13 @@ func UserByCalendarToken(ctx context.Context, db *gorm.DB, token string) (*User,
 	}
 	var ct CalendarToken
 	if err := db.WithContext(ctx).Where("token_hash = ?", hashToken(token)).First(&ct).Error; err != nil {
-		return nil, NotFoundIf(err)
+		return nil, lookupError(err)
 	}
 	var u User
-	if err := db.WithContext(ctx).First(&u, ct.UserID).Error; err != nil || u.Disabled {
+	if err := db.WithContext(ctx).First(&u, ct.UserID).Error; err != nil {
+		return nil, lookupError(err)
+	}
+	if u.Disabled {
 		return nil, ErrNotFound
 	}
 	return &u, nil

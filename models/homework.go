@@ -824,8 +824,11 @@ func SetQuotas(ctx context.Context, db *gorm.DB, r *HomeworkRules, cl *Class, qu
 	now := time.Now().UTC()
 	for name, m := range quotas {
 		s, err := SubjectByName(ctx, db, name)
-		if err != nil {
+		if errors.Is(err, ErrNotFound) {
 			return nil, Invalid("homework.unknown_subject", map[string]any{"Value": name})
+		}
+		if err != nil {
+			return nil, err // the database failing is a 503, not "no such subject"
 		}
 		rows = append(rows, HomeworkQuota{SchoolID: cl.SchoolID, ClassID: cl.ID, SubjectID: s.ID, Minutes: m, UpdatedBy: by, UpdatedAt: now})
 	}

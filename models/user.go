@@ -9,7 +9,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -113,8 +115,17 @@ func SetPassword(ctx context.Context, db *gorm.DB, userID int64, password string
 	if res.RowsAffected == 0 {
 		return ErrNotFound
 	}
-	// A new password ends every open session of the account.
-	return db.WithContext(ctx).Where("user_id = ?", userID).Delete(&Session{}).Error
+	// A new password ends every open session of the account and its
+	// calendar feed link (a leaked link must not outlive the password).
+	return endCredentials(ctx, db, userID)
+}
+
+// endCredentials deletes every session and calendar token of the account.
+func endCredentials(ctx context.Context, db *gorm.DB, userID int64) error {
+	if err := db.WithContext(ctx).Where("user_id = ?", userID).Delete(&Session{}).Error; err != nil {
+		return err
+	}
+	return db.WithContext(ctx).Where("user_id = ?", userID).Delete(&CalendarToken{}).Error
 }
 
 // UserByUsername loads an account by username.
@@ -181,7 +192,19 @@ func CreateSession(ctx context.Context, db *gorm.DB, userID int64, kind, ip, ua 
 	return token, nil
 }
 
-// UserBySession resolves a token to its live session's user.
+// lookupError is the error of a credential lookup: not found stays
+// ErrNotFound (the caller is not signed in), anything else is the database
+// failing (Unavailable: a 503, never a false "please sign in").
+func lookupError(err error) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return ErrNotFound
+	}
+	return Unavailable(err)
+}
+
+// UserBySession resolves a token to its live session's user. It returns
+// ErrNotFound for no live session, an Unavailable error when the database
+// cannot answer.
 func UserBySession(ctx context.Context, db *gorm.DB, token, kind string) (*User, error) {
 	if token == "" {
 		return nil, ErrNotFound
@@ -189,19 +212,22 @@ func UserBySession(ctx context.Context, db *gorm.DB, token, kind string) (*User,
 	var s Session
 	err := db.WithContext(ctx).Where("token_hash = ? AND kind = ? AND expires_at > ?", hashToken(token), kind, time.Now().UTC()).First(&s).Error
 	if err != nil {
-		return nil, NotFoundIf(err)
+		return nil, lookupError(err)
 	}
 	var u User
 	if err := db.WithContext(ctx).First(&u, s.UserID).Error; err != nil {
-		return nil, NotFoundIf(err)
+		return nil, lookupError(err)
 	}
 	if u.Disabled {
 		return nil, ErrNotFound
 	}
 	// Sliding expiry for browser sessions, written at most once a minute.
 	if now := time.Now().UTC(); kind == SessionCookie && now.Sub(s.LastSeenAt) > time.Minute {
-		db.WithContext(ctx).Model(&Session{}).Where("id = ?", s.ID).
-			Updates(map[string]any{"last_seen_at": now, "expires_at": now.Add(CookieTTL)})
+		// A failed refresh is not a failed sign-in: the session is still live.
+		if err := db.WithContext(ctx).Model(&Session{}).Where("id = ?", s.ID).
+			Updates(map[string]any{"last_seen_at": now, "expires_at": now.Add(CookieTTL)}).Error; err != nil {
+			slog.Warn("session refresh failed", "err", err)
+		}
 	}
 	return &u, nil
 }
@@ -211,7 +237,8 @@ func DeleteSession(ctx context.Context, db *gorm.DB, token string) error {
 	return db.WithContext(ctx).Where("token_hash = ?", hashToken(token)).Delete(&Session{}).Error
 }
 
-// LoginFailure records a failed sign-in, for throttling.
+// LoginFailure records a failed sign-in (history for administrators; the
+// throttle itself counts in the throttles table).
 type LoginFailure struct {
 	ID        int64 `gorm:"primaryKey"`
 	Username  string
@@ -219,42 +246,122 @@ type LoginFailure struct {
 	CreatedAt time.Time
 }
 
-// Throttle limits: failures within the window after which sign-in is refused.
+// Throttle limits (the real owner is never locked out from another address):
+//   - per (account, address): FreeAttempts attempts, then each further one
+//     waits twice as long as the one before (1 s, 2 s, 4 s … at most
+//     MaxBackoff); a successful sign-in clears it;
+//   - per address, all accounts together: MaxFailuresPerIP failures in
+//     ThrottleWindow (a school behind one NAT address signs in many teachers,
+//     so this ceiling is high and successes do not count).
 const (
-	ThrottleWindow     = 15 * time.Minute
-	MaxFailuresPerUser = 5
-	MaxFailuresPerIP   = 20
+	ThrottleWindow   = 15 * time.Minute
+	FreeAttempts     = 5
+	MaxBackoff       = 15 * time.Minute
+	MaxFailuresPerIP = 200
 )
 
 // ErrBadCredentials is returned for an unknown user or a wrong password alike.
 var ErrBadCredentials = &Error{Kind: KindUnauthorized, Code: "bad_credentials", MsgID: "auth.bad_credentials"}
 
-// Authenticate checks a username and password, throttled per account and per IP.
+// Backoff is the wait imposed after the n-th attempt of an (account, address).
+func Backoff(n int64) time.Duration {
+	if n < FreeAttempts {
+		return 0
+	}
+	shift := n - FreeAttempts
+	if shift > 20 {
+		return MaxBackoff
+	}
+	d := time.Second << shift
+	if d > MaxBackoff {
+		d = MaxBackoff
+	}
+	return d
+}
+
+var (
+	dummyHashOnce sync.Once
+	dummyHash     string
+)
+
+// checkDummy spends the time of a real password check, so an unknown or
+// disabled username answers as slowly as a known one (no enumeration by timing).
+func checkDummy(password string) {
+	dummyHashOnce.Do(func() { dummyHash, _ = HashPassword("jianfu-dummy-password") })
+	CheckPassword(dummyHash, password)
+}
+
+func loginBuckets(username, ip string) (account, address string) {
+	u := strings.ToLower(strings.TrimSpace(username))
+	if len(u) > 64 {
+		u = u[:64]
+	}
+	return "login:" + u + "|" + ip, "login-ip:" + ip
+}
+
+// reserveLogin counts this attempt before the password is checked, in one
+// transaction per bucket row: of N parallel attempts each gets its own number,
+// so at most FreeAttempts are evaluated before the back-off applies. A refused
+// attempt is rolled back and does not count.
+func reserveLogin(ctx context.Context, db *gorm.DB, account, address string, now time.Time) error {
+	return Tx(ctx, db, func(tx *gorm.DB) error {
+		ipRow, err := bump(ctx, tx, address, ThrottleWindow, now)
+		if err != nil {
+			return err
+		}
+		if ipRow.Hits > MaxFailuresPerIP {
+			return tooMany("too_many_attempts", "auth.too_many_attempts", time.UnixMilli(ipRow.WindowStartMs).Add(ThrottleWindow).Sub(now), nil)
+		}
+		row, err := bump(ctx, tx, account, ThrottleWindow, now)
+		if err != nil {
+			return err
+		}
+		if row.BlockedUntilMs > now.UnixMilli() {
+			return tooMany("too_many_attempts", "auth.too_many_attempts", time.UnixMilli(row.BlockedUntilMs).Sub(now), nil)
+		}
+		if d := Backoff(row.Hits); d > 0 {
+			return setBlocked(ctx, tx, account, now.Add(d))
+		}
+		return nil
+	})
+}
+
+// Authenticate checks a username and password, throttled per (account,
+// address) with back-off and per address with a ceiling. A database failure
+// is an Unavailable error (503), never "bad credentials".
 func Authenticate(ctx context.Context, db *gorm.DB, username, password, ip string) (*User, error) {
-	since := time.Now().UTC().Add(-ThrottleWindow)
-	var perUser, perIP int64
-	if err := db.WithContext(ctx).Model(&LoginFailure{}).Where("username = ? AND created_at > ?", username, since).Count(&perUser).Error; err != nil {
-		return nil, err
-	}
-	if err := db.WithContext(ctx).Model(&LoginFailure{}).Where("ip = ? AND created_at > ?", ip, since).Count(&perIP).Error; err != nil {
-		return nil, err
-	}
-	if perUser >= MaxFailuresPerUser || perIP >= MaxFailuresPerIP {
-		return nil, &Error{Kind: KindTooMany, Code: "too_many_attempts", MsgID: "auth.too_many_attempts",
-			Params: map[string]any{"Minutes": int(ThrottleWindow.Minutes())}}
+	now := time.Now().UTC()
+	account, address := loginBuckets(username, ip)
+	if err := reserveLogin(ctx, db, account, address, now); err != nil {
+		if _, ok := AsError(err); ok {
+			return nil, err
+		}
+		return nil, Unavailable(err)
 	}
 	u, err := UserByUsername(ctx, db, username)
-	ok := err == nil && !u.Disabled && CheckPassword(u.PasswordHash, password)
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return nil, err
+		return nil, Unavailable(err)
+	}
+	ok := false
+	if err == nil && !u.Disabled {
+		ok = CheckPassword(u.PasswordHash, password)
+	} else {
+		checkDummy(password)
 	}
 	if !ok {
 		if len(username) > 64 {
 			username = username[:64]
 		}
-		db.WithContext(ctx).Create(&LoginFailure{Username: username, IP: ip, CreatedAt: time.Now().UTC()})
+		if err := db.WithContext(ctx).Create(&LoginFailure{Username: username, IP: ip, CreatedAt: now}).Error; err != nil {
+			return nil, Unavailable(err)
+		}
 		return nil, ErrBadCredentials
 	}
-	db.WithContext(ctx).Where("username = ?", username).Delete(&LoginFailure{})
+	if err := clearBucket(ctx, db, account); err != nil {
+		return nil, Unavailable(err)
+	}
+	if err := refund(ctx, db, address); err != nil {
+		return nil, Unavailable(err)
+	}
 	return u, nil
 }

@@ -244,11 +244,14 @@ func ValidComplaintCategory(c string) bool {
 	return false
 }
 
-// Complaint filing limits per client address (the public form is open to
-// anyone with the link).
+// Complaint filing limits (the public form is open to anyone with the link):
+// ComplaintRateMax per client address and per signed-in account, and
+// ComplaintNetRateMax per network (an IPv4 /24 or IPv6 /48), so rotating
+// through the addresses of one network does not lift the limit.
 const (
 	ComplaintRateWindow = time.Hour
 	ComplaintRateMax    = 5
+	ComplaintNetRateMax = 30
 )
 
 // Alert statuses.

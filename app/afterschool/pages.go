@@ -420,7 +420,7 @@ func (s *handlers) pageProgram(c echo.Context) error {
 	}
 	data.CanMark = ins || s.isLeader(c, p.SchoolID)
 	if data.CanRoster {
-		if data.Roster, err = models.Roster(ctx, s.DB, p.ID); err != nil {
+		if data.Roster, err = s.rosterOf(c, &p.Program); err != nil {
 			return err
 		}
 		from := app.ShiftDate(today, -14)
@@ -790,7 +790,7 @@ func (s *handlers) staffHoursCSV(c echo.Context, month string, rows []models.Sta
 	w := csv.NewWriter(&buf)
 	_ = w.Write([]string{tr.T("as.hours.teacher"), tr.T("as.hours.month"), tr.T("as.hours.sessions"), tr.T("as.hours.minutes"), tr.T("as.hours.hours")})
 	for _, r := range rows {
-		_ = w.Write([]string{r.Name, month, strconv.Itoa(r.Sessions), strconv.Itoa(r.Minutes), strconv.FormatFloat(r.Hours, 'f', 2, 64)})
+		_ = w.Write([]string{app.CSVText(r.Name), month, strconv.Itoa(r.Sessions), strconv.Itoa(r.Minutes), strconv.FormatFloat(r.Hours, 'f', 2, 64)})
 	}
 	w.Flush()
 	name := "staff-hours-" + month + ".csv"

@@ -245,7 +245,7 @@ func (s *handlers) apiRoster(c echo.Context) error {
 		}
 		return models.ErrNotFound
 	}
-	r, err := models.Roster(c.Request().Context(), s.DB, p.ID)
+	r, err := s.rosterOf(c, &p.Program)
 	if err != nil {
 		return err
 	}
@@ -259,6 +259,12 @@ func (s *handlers) apiSessions(c echo.Context) error {
 	p, err := s.programView(c)
 	if err != nil {
 		return err
+	}
+	if ok, err := s.canSeeSessions(c, &p.Program); err != nil || !ok {
+		if err != nil {
+			return err
+		}
+		return models.ErrNotFound
 	}
 	from, to := c.QueryParam("from"), c.QueryParam("to")
 	if from == "" {

@@ -120,21 +120,55 @@ func (s *handlers) programView(c echo.Context) (_ *models.ProgramView, err error
 	return nil, models.ErrNotFound
 }
 
-// canSeeRoster: school leaders, the program's instructors, head teachers of
-// the school (they follow their class's students) and overseers.
+// canSeeRoster: school leaders, the program's instructors and the
+// administrator see the whole roster; a head teacher sees the children of
+// their own classes in it (rosterOf). The bureau needs aggregates only: no
+// named roster (issue 11, finding 11).
 func (s *handlers) canSeeRoster(c echo.Context, p *models.Program) (_ bool, err error) {
 	defer models.Wrap(&err, "afterschool.canSeeRoster")
+	all, classes, err := s.rosterScope(c, p)
+	return all || len(classes) > 0, err
+}
+
+// rosterScope tells whether the viewer sees the whole roster, or else the
+// classes whose children they see in it.
+func (s *handlers) rosterScope(c echo.Context, p *models.Program) (all bool, classes []int64, err error) {
 	v := app.ViewerOf(c)
-	if s.isLeader(c, p.SchoolID) || s.Authz.HasRoleIn(v.User.ID, policies.RoleHeadTeacher, p.SchoolID) {
-		return true, nil
+	if s.isLeader(c, p.SchoolID) || v.HasRole(policies.RoleAdmin) {
+		return true, nil, nil
 	}
 	if ok, err := models.IsInstructor(c.Request().Context(), s.DB, p.ID, v.User.ID); err != nil || ok {
-		return ok, err
+		return ok, nil, err
 	}
-	if v.HasRole(policies.RoleBureau) || v.HasRole(policies.RoleAdmin) {
-		return true, nil // the route's permission already checked their reach
+	if s.Authz.HasRoleIn(v.User.ID, policies.RoleHeadTeacher, p.SchoolID) {
+		classes, err = models.ClassesHeadedBy(c.Request().Context(), s.DB, p.SchoolID, v.User.ID)
+		return false, classes, err
 	}
-	return false, nil
+	return false, nil, nil
+}
+
+// rosterOf is the roster as the viewer may see it.
+func (s *handlers) rosterOf(c echo.Context, p *models.Program) ([]models.RosterEntry, error) {
+	all, classes, err := s.rosterScope(c, p)
+	if err != nil {
+		return nil, err
+	}
+	if all {
+		return models.Roster(c.Request().Context(), s.DB, p.ID)
+	}
+	return models.RosterInClasses(c.Request().Context(), s.DB, p.ID, classes)
+}
+
+// canSeeSessions: school staff and overseers see a program's sessions; a
+// parent only those of a program one of their children is in.
+func (s *handlers) canSeeSessions(c echo.Context, p *models.Program) (bool, error) {
+	v := app.ViewerOf(c)
+	for _, g := range v.Grants {
+		if g.Role != policies.RoleParent {
+			return true, nil // staff or overseer: the route's permission checked the reach
+		}
+	}
+	return models.GuardianInProgram(c.Request().Context(), s.DB, v.User.ID, p.ID)
 }
 
 // enroll decides who is asking: a guardian of the student opts in (AS-04);

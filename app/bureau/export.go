@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/xuri/excelize/v2"
 
+	"jianfu/app"
 	"jianfu/models"
 	"jianfu/views"
 )
@@ -284,7 +285,7 @@ func (s *handlers) exportCSV(c echo.Context) error {
 	}
 	_ = w.Write(head)
 	for _, r := range exportRows(d) {
-		rec := []string{tr.T("bureau.row." + r.Kind), r.ID, r.Name, r.RegionCode, ""}
+		rec := []string{tr.T("bureau.row." + r.Kind), app.CSVText(r.ID), app.CSVText(r.Name), app.CSVText(r.RegionCode), ""}
 		if r.Score != nil {
 			rec[4] = strconv.FormatFloat(*r.Score, 'f', -1, 64)
 		}

@@ -727,6 +727,11 @@ func (s *handlers) bureauSettingsSubmit(c echo.Context) error {
 	if err != nil {
 		return models.Invalid("error.bad_request", nil)
 	}
+	// The page always sends its rule rows (at least the empty one): a form
+	// without them is not this page's, and must not delete every rule.
+	if _, ok := form["rule_id"]; !ok {
+		return models.Invalid("error.empty_body", nil)
+	}
 	req := BureauSettings{ReportCycles: form["cycle"], AlertRules: []policies.AlertRule{}}
 	ids, keys, ops, ths := form["rule_id"], form["rule_key"], form["rule_op"], form["rule_threshold"]
 	for i := range ids {
@@ -737,7 +742,7 @@ func (s *handlers) bureauSettingsSubmit(c echo.Context) error {
 			continue // an empty row of the form
 		}
 		th, err := strconv.ParseFloat(strings.TrimSpace(ths[i]), 64)
-		if err != nil {
+		if err != nil || math.IsNaN(th) || math.IsInf(th, 0) {
 			return models.Invalid("bureau.rule_invalid", map[string]any{"Rule": ids[i]})
 		}
 		req.AlertRules = append(req.AlertRules, policies.AlertRule{ID: strings.TrimSpace(ids[i]), Key: strings.TrimSpace(keys[i]), Op: ops[i], Threshold: th})

@@ -3,6 +3,7 @@ package bureau
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"net"
 	"net/http"
 	"strings"
 
@@ -178,6 +179,11 @@ func (s *handlers) apiPutBureauSettings(c echo.Context) error {
 	if err := app.Bind(c, &req); err != nil {
 		return err
 	}
+	// A PUT replaces both lists: a body naming neither is a mistake, not
+	// "delete every rule" (send "alert_rules": [] for that).
+	if req.ReportCycles == nil && req.AlertRules == nil {
+		return models.Invalid("error.empty_body", nil)
+	}
 	if err := s.saveBureauSettings(c, req); err != nil {
 		return err
 	}
@@ -240,13 +246,19 @@ type reviewRequest struct {
 	Comment string `json:"comment" form:"comment" validate:"max=4000"`
 }
 
+// narrativePut replaces the narrative: the field must be there (a body of
+// {} or one without it must not clear a written narrative).
+type narrativePut struct {
+	Narrative *string `json:"narrative" validate:"required,max=20000"`
+}
+
 func (s *handlers) apiReportNarrative(c echo.Context) error {
-	var req narrativeRequest
+	var req narrativePut
 	if err := app.Bind(c, &req); err != nil {
 		return err
 	}
 	id, _ := app.ParamID(c, "id")
-	r, err := models.SaveReportNarrative(c.Request().Context(), s.DB, id, app.TargetOf(c).SchoolID, strings.TrimSpace(req.Narrative))
+	r, err := models.SaveReportNarrative(c.Request().Context(), s.DB, id, app.TargetOf(c).SchoolID, strings.TrimSpace(*req.Narrative))
 	if err != nil {
 		return err
 	}
@@ -367,6 +379,23 @@ func tracked(cp *models.Complaint) TrackedComplaint {
 // clientHash identifies a client address for rate limiting without storing it.
 func clientHash(c echo.Context) string {
 	h := sha256.Sum256([]byte("jianfu-complaint:" + c.RealIP()))
+	return hex.EncodeToString(h[:16])
+}
+
+// networkHash hashes the client's network (IPv4 /24, IPv6 /48), so filing
+// from many addresses of one network is limited too (MON-04 limits).
+func networkHash(c echo.Context) string {
+	ip := net.ParseIP(c.RealIP())
+	if ip == nil {
+		return ""
+	}
+	var n net.IP
+	if v4 := ip.To4(); v4 != nil {
+		n = v4.Mask(net.CIDRMask(24, 32))
+	} else {
+		n = ip.Mask(net.CIDRMask(48, 128))
+	}
+	h := sha256.Sum256([]byte("jianfu-complaint-net:" + n.String()))
 	return hex.EncodeToString(h[:16])
 }
 

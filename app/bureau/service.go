@@ -101,8 +101,11 @@ func (s *handlers) saveBureauSettings(c echo.Context, req BureauSettings) (err e
 	if extra == nil {
 		extra = []string{}
 	}
-	if err := models.PutSetting(ctx, s.DB, 0, scope, models.SettingReportCycles, extra); err != nil {
-		return err
+	// A list left out of the request is kept, not emptied.
+	if req.ReportCycles != nil {
+		if err := models.PutSetting(ctx, s.DB, 0, scope, models.SettingReportCycles, extra); err != nil {
+			return err
+		}
 	}
 	if req.AlertRules != nil {
 		return models.PutSetting(ctx, s.DB, 0, scope, models.SettingAlertRules, req.AlertRules)
@@ -134,7 +137,7 @@ func (s *handlers) regionReports(c echo.Context) (_ app.List[ReportItem], _ []in
 func (s *handlers) fileComplaint(c echo.Context, req complaintRequest) (_ *models.Complaint, err error) {
 	defer models.Wrap(&err, "bureau.fileComplaint")
 	in := models.ComplaintInput{RegionCode: req.RegionCode, SchoolName: req.SchoolName, Category: req.Category, Body: req.Body,
-		Anonymous: req.Anonymous, ReporterName: req.ReporterName, ReporterContact: req.ReporterContact, IPHash: clientHash(c)}
+		Anonymous: req.Anonymous, ReporterName: req.ReporterName, ReporterContact: req.ReporterContact, IPHash: clientHash(c), NetHash: networkHash(c)}
 	if v := app.ViewerOf(c); v != nil {
 		in.ReporterUserID = v.User.ID
 	}

@@ -88,6 +88,10 @@ type examAccess struct {
 	Principal   bool
 	Guardian    bool // parent of a student of the school
 	ChildGrades []int
+	// OverseerOnly: bureau (or admin) with no role at the school. They see
+	// calendars, papers and aggregates, never a named child's scores (issue
+	// 11, finding 11).
+	OverseerOnly bool
 }
 
 // filter is what a viewer may list: staff see everything, guardians only
@@ -538,6 +542,9 @@ func (s *handlers) apiResults(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
+	if acc.OverseerOnly {
+		return models.ErrNotFound
+	}
 	if !acc.Staff {
 		rows, err := models.ResultsForGuardian(ctx, s.DB, e.ID, app.ViewerOf(c).User.ID)
 		if err != nil {
@@ -632,8 +639,14 @@ func (s *handlers) apiExamsICS(c echo.Context) error {
 		return err
 	}
 	f := acc.filter(models.ExamFilter{PublishedOnly: true})
+	// ?grade= narrows the feed; it never widens a guardian's to grades
+	// their children are not in (issue 11, finding 11).
 	if g, err := strconv.Atoi(c.QueryParam("grade")); err == nil {
-		f.Grades = []int{g}
+		if acc.Staff || slices.Contains(f.Grades, g) {
+			f.Grades = []int{g}
+		} else {
+			f.Grades = []int{-1}
+		}
 	}
 	rows, err := models.ExamsOfSchool(ctx, s.DB, school.ID, f)
 	if err != nil {
@@ -653,7 +666,7 @@ func (s *handlers) calendarFeed(c echo.Context) error {
 	ctx := c.Request().Context()
 	u, err := models.UserByCalendarToken(ctx, s.DB, token)
 	if err != nil {
-		return models.ErrNotFound
+		return err // not found, or a 503 when the database cannot tell
 	}
 	grants, err := s.Authz.GrantsOf(u.ID)
 	if err != nil {
@@ -691,7 +704,7 @@ func (s *handlers) calendarFeed(c echo.Context) error {
 }
 
 func (s *handlers) calendarURL(c echo.Context, token string) string {
-	return c.Scheme() + "://" + c.Request().Host + "/cal/" + token + ".ics"
+	return s.AbsoluteURL("/cal/" + token + ".ics")
 }
 
 func (s *handlers) apiCalendarToken(c echo.Context) error {

@@ -149,8 +149,10 @@ func (s *handlers) examPageData(c echo.Context) (_ *examPageData, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if d.Results, err = models.ResultsForStaff(ctx, s.DB, e.ID, classIDs); err != nil {
-		return nil, err
+	if !acc.OverseerOnly { // overseers see aggregates only
+		if d.Results, err = models.ResultsForStaff(ctx, s.DB, e.ID, classIDs); err != nil {
+			return nil, err
+		}
 	}
 	classes, err := models.ClassesOfSchool(ctx, s.DB, e.SchoolID)
 	if err != nil {
@@ -180,7 +182,9 @@ func (s *handlers) examAccessFor(c echo.Context, schoolID int64) (_ examAccess, 
 	a.Principal = s.Authz.HasRoleIn(uid, policies.RolePrincipal, schoolID)
 	overseer := v.HasRole(policies.RoleBureau) || v.HasRole(policies.RoleAdmin)
 	a.Leader = a.Academic || a.Principal || overseer
-	a.Staff = a.Leader || s.Authz.HasRoleIn(uid, policies.RoleTeacher, schoolID) || s.Authz.HasRoleIn(uid, policies.RoleHeadTeacher, schoolID)
+	schoolStaff := a.Academic || a.Principal || s.Authz.HasRoleIn(uid, policies.RoleTeacher, schoolID) || s.Authz.HasRoleIn(uid, policies.RoleHeadTeacher, schoolID)
+	a.Staff = a.Leader || schoolStaff
+	a.OverseerOnly = overseer && !schoolStaff
 	if s.Authz.HasRoleIn(uid, policies.RoleParent, schoolID) {
 		kids, err := models.ChildrenOf(c.Request().Context(), s.DB, uid)
 		if err != nil {

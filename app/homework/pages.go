@@ -475,7 +475,16 @@ func (s *handlers) formFeedback(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	itemID, _ := strconv.ParseInt(c.FormValue("item_id"), 10, 64)
+	// No item_id is the whole evening's report; a malformed one is refused,
+	// not saved as a whole-evening report.
+	var itemID int64
+	if raw := c.FormValue("item_id"); raw != "" {
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || n <= 0 {
+			return models.Invalid("error.bad_id", map[string]any{"Value": raw})
+		}
+		itemID = n
+	}
 	var st models.Student
 	if err := s.DB.WithContext(ctx).Take(&st, req.StudentID).Error; err != nil {
 		return models.NotFoundIf(err)

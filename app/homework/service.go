@@ -5,6 +5,7 @@ package homework
 // one of these, and render.
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -84,7 +85,10 @@ func (s *handlers) weekData(c echo.Context, cl *models.Class, start string) (_ *
 	if err != nil {
 		return nil, err
 	}
-	if !acc.Staff() && !acc.Overseer && !s.isSchoolStaff(c, cl.SchoolID) {
+	// The week is the class's coordination page: its leaders, head teacher
+	// and teachers (and overseers), not every teacher of the school (issue
+	// 11, finding 11).
+	if !acc.Staff() && !acc.Overseer {
 		return nil, models.ErrNotFound
 	}
 	end := app.ShiftDate(start, 6)
@@ -207,8 +211,11 @@ func (s *handlers) createHomework(c echo.Context, cl *models.Class, req homework
 		return nil, models.ErrNotFound
 	}
 	subj, err := models.SubjectByName(ctx, s.DB, req.Subject)
-	if err != nil {
+	if errors.Is(err, models.ErrNotFound) {
 		return nil, models.Invalid("homework.unknown_subject", map[string]any{"Value": req.Subject})
+	}
+	if err != nil {
+		return nil, err // the database failing is a 503, not "no such subject"
 	}
 	me := app.ViewerOf(c).User.ID
 	ok, err := models.TeachesSubjectIn(ctx, s.DB, me, cl.ID, subj.ID)
