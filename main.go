@@ -15,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"sort"
@@ -230,9 +231,22 @@ func serve(ctx context.Context, args []string, demo bool) error {
 	defer stopJobs()
 	slog.Info("ready", "startup_ms", time.Since(start).Milliseconds())
 	if demo {
-		fmt.Printf("\nopen http://localhost%s/ (password for every demo account: %s)\n", *addr, seed.DemoPassword)
+		fmt.Printf("\nopen %s (password for every demo account: %s)\n", openURL(*addr), seed.DemoPassword)
 	}
 	return srv.Start(ctx)
+}
+
+// openURL is the address to open in a browser for a listen address: ":8080"
+// and "0.0.0.0:8080" are reached through localhost, "127.0.0.1:8080" as is.
+func openURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr + "/"
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
 }
 
 var roleOrder = map[string]int{}

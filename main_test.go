@@ -418,3 +418,19 @@ func TestCLIIndicatorsRebuild(t *testing.T) {
 		}
 	})
 }
+
+// TestOpenURL: the demo prints an address a browser can open, whatever the
+// form of --addr (it printed http://localhost127.0.0.1:8080/ for a host).
+func TestOpenURL(t *testing.T) {
+	for addr, want := range map[string]string{
+		":8080":          "http://localhost:8080/",
+		"127.0.0.1:8080": "http://127.0.0.1:8080/",
+		"0.0.0.0:9000":   "http://localhost:9000/",
+		"[::]:9000":      "http://localhost:9000/",
+		"[::1]:9000":     "http://[::1]:9000/",
+	} {
+		if got := openURL(addr); got != want {
+			t.Errorf("openURL(%q) = %q, want %q", addr, got, want)
+		}
+	}
+}

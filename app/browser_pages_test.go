@@ -56,5 +56,18 @@ func areaPages() []browserPage {
 			browserPage{Name: "bureau/jobs", User: "admin", Path: "/admin/jobs", Want: []string{"定时任务运行记录"}},
 		)
 	}
+	{
+		hz1 := func(path string) func(e *apptest.Env) string {
+			return func(e *apptest.Env) string { return fmt.Sprintf(path, e.HZ1().ID) }
+		}
+		// Issue 10: school setup, program management, lottery, the parent's week.
+		pages = append(pages,
+			browserPage{Name: "setup/principal", User: "principal.hz1", PathFor: hz1("/schools/%d/setup"), Want: []string{"学校设置", "下载 Excel 模板", "添加学期"}},
+			browserPage{Name: "setup/admin-regions", User: "admin", Path: "/admin/regions", Want: []string{"新建区域", "创建区域"}},
+			browserPage{Name: "afterschool/programs", User: "academic.hz1", PathFor: hz1("/schools/%d/afterschool/programs"), Want: []string{"课后服务项目管理", "新建项目"}},
+			browserPage{Name: "afterschool/lottery", User: "academic.hz1", PathFor: hz1("/schools/%d/afterschool/lottery"), Want: []string{"报名抽签", "抽签（预览）"}},
+			browserPage{Name: "homework/parent-week", User: "parent.hz1", Path: "/homework/parent/week", Want: []string{"本周作业", "周一", "订阅考试日历"}},
+		)
+	}
 	return pages
 }

@@ -60,7 +60,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		if status == 0 {
 			status = http.StatusBadRequest
 		}
-		body = apiError{Error: e.Code, Message: tr.T(e.MsgID, e.Params), Details: e.Details}
+		body = apiError{Error: e.Code, Message: tr.T(e.MsgID, LocalParams(tr, e)), Details: e.Details}
 	} else if errors.As(err, &he) {
 		status = he.Code
 		body = apiError{Error: strings.ToLower(strings.ReplaceAll(http.StatusText(he.Code), " ", "_")), Message: tr.T(httpMessage(he.Code))}

@@ -151,6 +151,10 @@ func New(cfg Config, db *gorm.DB, areas ...Area) (_ *Server, err error) {
 	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "8M",
 		Skipper: func(c echo.Context) bool { return s.ownBodyLimit[c.Request().Method+" "+c.Path()] }}))
 	e.Use(guardInput)
+	// Pages and JSON go out gzipped; static files compress themselves.
+	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Level: 5, MinLength: 1024, Skipper: func(c echo.Context) bool {
+		return strings.HasPrefix(c.Request().URL.Path, "/static/") || c.Request().URL.Path == "/metrics"
+	}}))
 	e.Use(secureHeaders(cfg.SecureCookies))
 	e.Use(s.authenticate)
 	e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
@@ -176,8 +180,11 @@ func New(cfg Config, db *gorm.DB, areas ...Area) (_ *Server, err error) {
 }
 
 func (s *Server) routes(areas []Area) {
-	static := http.FileServer(http.FS(filesOnly{views.Static()}))
-	s.Route(s.E.Group(""), http.MethodGet, "/static/*", echo.WrapHandler(http.StripPrefix("/static/", cacheFor(static, 24*time.Hour))), Public())
+	// Static files: brotli/gzip, a year's cache for {{asset}} URLs (views.StaticHandler).
+	s.Route(s.E.Group(""), http.MethodGet, "/static/*", echo.WrapHandler(http.StripPrefix("/static/", views.StaticHandler())), Public())
+	s.Route(s.E.Group(""), http.MethodGet, "/favicon.ico", func(c echo.Context) error {
+		return c.Redirect(http.StatusMovedPermanently, views.Asset("favicon.svg"))
+	}, Public())
 	s.opsRoutes()
 	s.authRoutes()
 	s.homeRoutes()
@@ -250,28 +257,7 @@ func (s *Server) Close() {
 	s.Reads.Close()
 }
 
-func cacheFor(h http.Handler, d time.Duration) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age="+itoa(int(d.Seconds())))
-		h.ServeHTTP(w, r)
-	})
-}
-
-// filesOnly serves files and no folder listings: a folder opens as "not
-// found" (http.FileServer would otherwise list it, or serve its index.html).
-type filesOnly struct{ fs.FS }
-
-func (f filesOnly) Open(name string) (fs.File, error) {
-	file, err := f.FS.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	if st, err := file.Stat(); err != nil || st.IsDir() {
-		file.Close()
-		return nil, fs.ErrNotExist
-	}
-	return file, nil
-}
+var _ fs.FS = views.Static()
 
 // AbsoluteURL is path on this site's own address: PUBLIC_URL, or without it
 // http://localhost<ADDR> (a demo). Never the request's Host header, which the

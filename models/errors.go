@@ -33,7 +33,8 @@ type Error struct {
 	MsgID   string
 	Params  map[string]any
 	Details map[string]any
-	Err     error // the cause, never shown to users
+	Field   string // the form field the message belongs next to, if one
+	Err     error  // the cause, never shown to users
 	// RetryAfter, when set, tells the client when to try again (the
 	// Retry-After header of a 429 or 503).
 	RetryAfter time.Duration

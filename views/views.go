@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -96,6 +97,14 @@ func (t *Translator) T(id string, params ...any) string {
 	return s
 }
 
+// Enum names an internal value (an audit action, a job outcome …) in the
+// user's language: the message group.value, e.g. Enum "audit.action" "create".
+func (t *Translator) Enum(group, value string) string { return t.T(group + "." + value) }
+
+// Text is T without parameters, as a plain func(string) string (labels for
+// the Excel template and import).
+func (t *Translator) Text(id string) string { return t.T(id) }
+
 // MatchLanguage picks a supported language from a cookie value or an
 // Accept-Language header.
 func MatchLanguage(cookie, acceptLanguage string) string {
@@ -172,6 +181,17 @@ var Funcs = template.FuncMap{
 		}
 		return *p
 	},
+	"asset": Asset,
+	"fen":   func(n int) float64 { return float64(n) / 100 }, // fen → yuan
+	// webcal turns an http(s) calendar URL into the webcal:// form a phone's
+	// calendar app subscribes to.
+	// The URL is the server's own (html/template would blank an unknown scheme).
+	"webcal": func(u string) template.URL {
+		if rest, ok := strings.CutPrefix(u, "https://"); ok {
+			return template.URL("webcal://" + rest)
+		}
+		return template.URL("webcal://" + strings.TrimPrefix(u, "http://"))
+	},
 	"width": func(part, whole int) int {
 		if whole <= 0 {
 			return 0
@@ -239,4 +259,53 @@ func (r *Renderer) Execute(w io.Writer, name string, data any) error {
 	}
 	_, err := buf.WriteTo(w)
 	return err
+}
+
+var (
+	keysOnce sync.Once
+	keys     map[string]bool
+)
+
+// catalogKeySet is every message id of every catalog.
+func catalogKeySet() map[string]bool {
+	keysOnce.Do(func() {
+		keys = map[string]bool{}
+		files, _ := fs.Glob(templatesFS, "locales/*.toml")
+		for _, f := range files {
+			b, err := fs.ReadFile(templatesFS, f)
+			if err != nil {
+				continue
+			}
+			m := map[string]any{}
+			if toml.Unmarshal(b, &m) == nil {
+				for k := range m {
+					keys[k] = true
+				}
+			}
+		}
+	})
+	return keys
+}
+
+// internalTokens are values that mean something to the code and nothing to a
+// person: Casbin domains, dotted indicator keys, role and status codes.
+var internalTokens = regexp.MustCompile(`\b(?:school|region):[0-9]+\b|\b(?:as|hw|ex|cp)\.[a-z_]+\b|\b(?:head_teacher|nine_year|homework_guidance|first_come|in_school|program_session|school_report|homework_item)\b`)
+
+// dottedWord finds candidates for a message id in page text.
+var dottedWord = regexp.MustCompile(`\b[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+\b`)
+
+// Untranslated returns the message ids and internal tokens found in a page's
+// visible text: a message id means T was given a key the catalogs lack (or a
+// value was shown untranslated), a token means an internal value reached the
+// screen. Usernames (teacher.hz1) are not message ids and are not reported.
+func Untranslated(text string) []string {
+	var out []string
+	set := catalogKeySet()
+	for _, w := range dottedWord.FindAllString(text, -1) {
+		if set[w] {
+			out = append(out, w)
+		}
+	}
+	out = append(out, internalTokens.FindAllString(text, -1)...)
+	return out
 }

@@ -13,6 +13,7 @@ import (
 	"jianfu/app"
 	"jianfu/models"
 	"jianfu/policies"
+	"jianfu/views"
 )
 
 // Admin pages: regions, schools, accounts (create, grant, revoke, disable,
@@ -32,12 +33,14 @@ func Routes(r app.Router, d app.Deps) {
 		admin("admin.users.title", "👤", "/admin/users"),
 		admin("admin.audit.title", "📜", "/admin/audit"),
 		app.HomeLink{Role: policies.RoleBureau, Label: "admin.audit.title", Icon: "📜", URL: func(models.Grant) string { return "/admin/audit" }},
+		setupHomeLink(),
 	)
 	s.adminRoutes()
 }
 
 func (s *handlers) adminRoutes() {
 	s.directoryRoutes()
+	s.setupRoutes()
 	g := s.r.Group("/admin")
 	s.r.Route(g, http.MethodGet, "/regions", s.adminRegions, app.Allow("region", "read", nil))
 	s.r.Route(g, http.MethodGet, "/schools", s.adminSchools, app.Allow("school", "list", nil))
@@ -77,10 +80,16 @@ type regionView struct {
 }
 
 type adminRegionsData struct {
-	Regions []regionView
+	Regions   []regionView
+	CanCreate bool
+	Form      *views.Form
 }
 
 func (s *handlers) adminRegions(c echo.Context) error {
+	return s.renderRegions(c, http.StatusOK, nil, "")
+}
+
+func (s *handlers) renderRegions(c echo.Context, status int, form *views.Form, msg string) error {
 	ctx := c.Request().Context()
 	codes, err := s.regionReach(ctx, app.ViewerOf(c), "region", "read")
 	if err != nil {
@@ -94,7 +103,10 @@ func (s *handlers) adminRegions(c echo.Context) error {
 	for _, r := range rows {
 		names[r.Code] = r.Name
 	}
-	var data adminRegionsData
+	data := adminRegionsData{Form: form}
+	if data.CanCreate, err = s.Authz.AllowedAnywhere(app.ViewerOf(c).User.ID, "region", "write"); err != nil {
+		return err
+	}
 	for _, r := range rows {
 		v := regionView{Code: r.Code, Name: r.Name, Level: r.Level, Schools: r.Schools}
 		if r.ParentCode != nil {
@@ -102,7 +114,7 @@ func (s *handlers) adminRegions(c echo.Context) error {
 		}
 		data.Regions = append(data.Regions, v)
 	}
-	return s.RenderPage(c, http.StatusOK, "admin/regions", "admin.regions.title", data)
+	return s.RenderWithError(c, status, "admin/regions", "admin.regions.title", msg, data)
 }
 
 // --- schools ---------------------------------------------------------------
@@ -174,7 +186,8 @@ func (s *handlers) adminCreateSchool(c echo.Context) error {
 			return s.renderSchools(c, fe.Status, f, fe.Message)
 		})
 	}
-	return app.RedirectWithFlash(c, "/admin/schools#school-"+strconv.FormatInt(sc.ID, 10), "admin.schools.created")
+	// A new school goes straight to its setup: terms, staff, classes, students.
+	return app.RedirectWithFlash(c, "/schools/"+strconv.FormatInt(sc.ID, 10)+"/setup", "admin.schools.created")
 }
 
 // --- accounts --------------------------------------------------------------
@@ -268,6 +281,7 @@ type adminUserData struct {
 	Grants          []grantRow
 	Roles           []string
 	DefaultDomain   string
+	Domains         []domainOption // every scope a role can be granted in, by name
 	OneTimePassword string
 	Self            bool
 	Audit           []auditRow
@@ -275,6 +289,29 @@ type adminUserData struct {
 
 type grantRow struct {
 	Role, Domain, Scope string
+}
+
+// domainOption is a scope the grant form offers: chosen by name, not typed
+// as `school:15`.
+type domainOption struct{ Value, Label string }
+
+func (s *handlers) domainOptions(ctx context.Context, tr *views.Translator) ([]domainOption, error) {
+	out := []domainOption{{Value: policies.AllDomains, Label: tr.T("scope.all")}}
+	regions, err := models.RegionsWithSchoolCounts(ctx, s.DB, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range regions {
+		out = append(out, domainOption{Value: policies.RegionDomain(r.Code), Label: tr.T("scope.region", "Name", r.Name) + " " + r.Code})
+	}
+	var schools []models.School
+	if err := s.DB.WithContext(ctx).Order("region_code, name").Find(&schools).Error; err != nil {
+		return nil, err
+	}
+	for _, sc := range schools {
+		out = append(out, domainOption{Value: policies.SchoolDomain(sc.ID), Label: tr.T("scope.school", "Name", sc.Name)})
+	}
+	return out, nil
 }
 
 type userPageExtras struct {
@@ -298,6 +335,9 @@ func (s *handlers) renderUser(c echo.Context, status int, id int64, x userPageEx
 	data := adminUserData{User: u, Roles: policies.Roles, OneTimePassword: x.OneTimePassword, Self: app.ViewerOf(c).User.ID == u.ID}
 	for _, g := range grants {
 		data.Grants = append(data.Grants, grantRow{Role: g.Role, Domain: g.Domain, Scope: s.ScopeName(c, tr, g.Domain)})
+	}
+	if data.Domains, err = s.domainOptions(ctx, tr); err != nil {
+		return err
 	}
 	if u.SchoolID != nil {
 		data.DefaultDomain = policies.SchoolDomain(*u.SchoolID)
@@ -430,17 +470,18 @@ func (s *handlers) adminResetPassword(c echo.Context) error {
 // --- audit log -------------------------------------------------------------
 
 type auditRow struct {
-	ID        int64
-	At        string
-	Actor     string
-	Action    string
-	Entity    string
-	EntityID  string
-	School    string
-	SchoolID  int64
-	Before    string
-	After     string
-	RequestID string
+	SettingKey string // a setting's key (message id of its name), for entity "setting"
+	ID         int64
+	At         string
+	Actor      string
+	Action     string
+	Entity     string
+	EntityID   string
+	School     string
+	SchoolID   int64
+	Before     string
+	After      string
+	RequestID  string
 }
 
 type adminAuditData struct {

@@ -6,6 +6,8 @@ package admin
 
 import (
 	"context"
+	"strconv"
+	"strings"
 
 	"jianfu/app"
 	"jianfu/models"
@@ -84,6 +86,23 @@ func (s *handlers) auditRows(ctx context.Context, logs []models.AuditLog) (_ []a
 			EntityID: l.EntityID, Before: l.BeforeJSON, After: l.AfterJSON, RequestID: l.RequestID}
 		if l.ActorID != nil {
 			r.Actor = actors[*l.ActorID]
+		}
+		// A setting's id is "<scope>/<key>": name the scope, and let the page
+		// name the key (it showed `region:210900/homework.take_home_budget`).
+		if scope, key, ok := strings.Cut(l.EntityID, "/"); ok && l.Entity == "setting" {
+			r.EntityID, r.SettingKey = scope, key
+			if kind, code, ok := policies.ParseDomain(scope); ok {
+				switch kind {
+				case "region":
+					if rg, err := models.GetRegion(ctx, s.DB, code); err == nil {
+						r.EntityID = rg.Name
+					}
+				case "school":
+					if id, err := strconv.ParseInt(code, 10, 64); err == nil {
+						r.EntityID = names[id]
+					}
+				}
+			}
 		}
 		if l.SchoolID != nil {
 			r.SchoolID = *l.SchoolID

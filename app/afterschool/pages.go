@@ -17,6 +17,7 @@ import (
 	"jianfu/models"
 	"jianfu/policies"
 	"jianfu/scheduler"
+	"jianfu/views"
 )
 
 // homeLinks adds the area's home tiles.
@@ -43,6 +44,7 @@ func homeLinks(r app.Router) {
 		app.HomeLink{Role: policies.RoleParent, Label: "as.nav.choose", Icon: "🎨", URL: func(models.Grant) string { return "/afterschool/choose" }},
 		app.HomeLink{Role: policies.RoleBureau, Label: "as.nav.coverage", Icon: "📊", URL: region},
 	)
+	r.AddHomeLinks(manageHomeLinks()...)
 }
 
 func (s *handlers) afterschoolPages() {
@@ -67,6 +69,7 @@ func (s *handlers) afterschoolPages() {
 	s.r.Route(g, http.MethodPost, "/afterschool/choose/enroll", s.postChooseEnroll, app.Allow("enrollment", "write", nil))
 	s.r.Route(g, http.MethodPost, "/afterschool/choose/withdraw", s.postChooseWithdraw, app.Allow("enrollment", "write", nil))
 	s.r.Route(g, http.MethodGet, "/regions/:code/afterschool", s.pageCoverage, app.Allow("service", "read", app.RegionParam("code")))
+	s.managePages()
 }
 
 // ---- plan page ----
@@ -85,21 +88,22 @@ type programRow struct {
 }
 
 type planPage struct {
-	School      models.School
-	Term        models.Term
-	HasPlan     bool
-	Days        []planDayRow
-	HWStart     string
-	HWEnd       string
-	ActStart    string
-	ActEnd      string
-	OffWork     string
-	OffWorkFrom string
-	Report      PlanReport
-	CanEdit     bool
-	CanManage   bool
-	Programs    []programRow
-	Flagged     int
+	School       models.School
+	Term         models.Term
+	HasPlan      bool
+	Days         []planDayRow
+	HWStart      string
+	HWEnd        string
+	ActStart     string
+	ActEnd       string
+	OffWork      string
+	OffWorkFrom  string
+	TypedOffWork string // a refused form's off-work time, as typed
+	Report       PlanReport
+	CanEdit      bool
+	CanManage    bool
+	Programs     []programRow
+	Flagged      int
 }
 
 func (s *handlers) SchoolTerm(c echo.Context, schoolID int64) (_ *models.School, _ *models.Term, _ string, err error) {
@@ -140,7 +144,11 @@ func (s *handlers) programRows(c echo.Context, ps []models.ProgramView) ([]progr
 	return out, flagged
 }
 
-func (s *handlers) pagePlan(c echo.Context) error {
+func (s *handlers) pagePlan(c echo.Context) error { return s.renderPlan(c, http.StatusOK, nil, "") }
+
+// renderPlan draws the plan page; typed, when a refused form comes back,
+// replaces the stored plan's days, times and off-work time with what was typed.
+func (s *handlers) renderPlan(c echo.Context, status int, typed *models.PlanInput, msg string) error {
 	ctx := c.Request().Context()
 	sc, term, _, err := s.SchoolTerm(c, app.TargetOf(c).SchoolID)
 	if err != nil {
@@ -155,6 +163,9 @@ func (s *handlers) pagePlan(c echo.Context) error {
 		return err
 	}
 	uid := app.ViewerOf(c).User.ID
+	if scope != "" {
+		scope = s.ScopeName(c, app.Translator(c), scope)
+	}
 	data := planPage{School: *sc, Term: *term, OffWork: off, OffWorkFrom: scope, HWStart: "15:30", HWEnd: "16:30", ActStart: "16:30", ActEnd: "17:30",
 		CanEdit: s.Authz.HasRoleIn(uid, policies.RolePrincipal, sc.ID), CanManage: s.isLeader(c, sc.ID)}
 	byDay := map[int]policies.ServiceDay{}
@@ -191,7 +202,29 @@ func (s *handlers) pagePlan(c echo.Context) error {
 		return err
 	}
 	data.Programs, data.Flagged = s.programRows(c, ps)
-	return s.RenderPage(c, http.StatusOK, "afterschool/plan", "as.plan.title", data)
+	if typed != nil {
+		data.TypedOffWork = typed.OffWorkTime
+		on := map[int]policies.ServiceDay{}
+		for _, d := range typed.Days {
+			on[d.Weekday] = d
+		}
+		for i := range data.Days {
+			d, ok := on[data.Days[i].Weekday]
+			data.Days[i].On = ok
+			if ok {
+				data.Days[i].Start, data.Days[i].End = d.Start, d.End
+			}
+		}
+		for _, sg := range typed.Segments {
+			switch sg.Kind {
+			case policies.SegHomeworkGuidance:
+				data.HWStart, data.HWEnd = sg.Start, sg.End
+			case policies.SegActivities:
+				data.ActStart, data.ActEnd = sg.Start, sg.End
+			}
+		}
+	}
+	return s.RenderWithError(c, status, "afterschool/plan", "as.plan.title", msg, data)
 }
 
 func (s *handlers) postPlan(c echo.Context) error {
@@ -216,7 +249,8 @@ func (s *handlers) postPlan(c echo.Context) error {
 		in.Segments = append(in.Segments, policies.ServiceSegment{Kind: policies.SegActivities, Start: st, End: en})
 	}
 	if _, _, err := models.SaveServicePlan(c.Request().Context(), s.DB, in); err != nil {
-		return err
+		// The same page, with what was typed and the reason (the rule id, if one).
+		return s.FormFailure(c, err, func(fe app.FormError) error { return s.renderPlan(c, fe.Status, &in, fe.Message) })
 	}
 	return app.RedirectWithFlash(c, fmt.Sprintf("/schools/%d/afterschool", schoolID), "as.plan.saved")
 }
@@ -378,6 +412,10 @@ func nonNil[T any](x []T) []T {
 
 type programPage struct {
 	Program    programRow
+	Raw        models.Program // the stored program, for the edit form
+	CanEdit    bool           // the academic director or principal: edit, window, waivers
+	Grades     []int
+	Form       *views.Form
 	CanConfirm bool // the principal, while the program waits for confirmation (AS-06)
 	// Staff entry on a guardian's request (AS-04): the students the viewer
 	// may enroll, and the channels a request comes through.
@@ -393,6 +431,10 @@ type programPage struct {
 }
 
 func (s *handlers) pageProgram(c echo.Context) error {
+	return s.renderProgram(c, http.StatusOK, nil, "")
+}
+
+func (s *handlers) renderProgram(c echo.Context, status int, form *views.Form, msg string) error {
 	ctx := c.Request().Context()
 	p, err := s.programView(c)
 	if err != nil {
@@ -403,7 +445,13 @@ func (s *handlers) pageProgram(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	data := programPage{Program: rows[0], Today: today}
+	data := programPage{Program: rows[0], Today: today, Raw: p.Program, Form: form}
+	if data.CanEdit, _, err = s.Authz.Allowed(ctx, app.ViewerOf(c).User.ID, models.Target{SchoolID: p.SchoolID}, "program", "write"); err != nil {
+		return err
+	}
+	if sc, err := models.GetSchool(ctx, s.DB, p.SchoolID); err == nil {
+		data.Grades = sc.Grades()
+	}
 	data.CanConfirm = p.Confirmation == models.ConfirmationPending && s.Authz.HasRoleIn(app.ViewerOf(c).User.ID, policies.RolePrincipal, p.SchoolID)
 	if p.Confirmation != models.ConfirmationPending {
 		if data.StaffStudents, err = s.staffEnrollStudents(c, &p.Program); err != nil {
@@ -446,7 +494,7 @@ func (s *handlers) pageProgram(c echo.Context) error {
 	} else {
 		data.FeeText = tr.T("as.fee.free")
 	}
-	return s.RenderPage(c, http.StatusOK, "afterschool/program", "as.program.title", data)
+	return s.RenderWithError(c, status, "afterschool/program", "as.program.title", msg, data)
 }
 
 type sessionStudent struct {
@@ -637,7 +685,9 @@ type choosePage struct {
 	Children []chooseChild
 }
 
-func (s *handlers) pageChoose(c echo.Context) error {
+func (s *handlers) pageChoose(c echo.Context) error { return s.renderChoose(c, http.StatusOK, "") }
+
+func (s *handlers) renderChoose(c echo.Context, status int, msg string) error {
 	ctx := c.Request().Context()
 	kids, err := models.ChildrenOf(ctx, s.DB, app.ViewerOf(c).User.ID)
 	if err != nil {
@@ -681,7 +731,7 @@ func (s *handlers) pageChoose(c echo.Context) error {
 		}
 		data.Children = append(data.Children, child)
 	}
-	return s.RenderPage(c, http.StatusOK, "afterschool/choose", "as.choose.title", data)
+	return s.RenderWithError(c, status, "afterschool/choose", "as.choose.title", msg, data)
 }
 
 func (s *handlers) postChooseEnroll(c echo.Context) error {
@@ -702,7 +752,8 @@ func (s *handlers) postChooseEnroll(c echo.Context) error {
 	}
 	e, err := s.enroll(c, pid, enrollRequest{StudentID: sid})
 	if err != nil {
-		return err
+		// A refusal (a 4th program, a clash, the grade): the choices again with why.
+		return s.FormFailure(c, err, func(fe app.FormError) error { return s.renderChoose(c, fe.Status, fe.Message) })
 	}
 	return app.RedirectWithFlash(c, "/afterschool/choose", "as.choose.done_"+e.Status)
 }

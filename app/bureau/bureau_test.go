@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -239,7 +240,7 @@ func TestBureauDashboard(t *testing.T) {
 			}
 			status, page = b.Get(fmt.Sprintf("/schools/%d/monitor", hz1.ID))
 			c41 := e.Class(hz1.ID, 4, 1)
-			if status != 200 || !strings.Contains(page, fmt.Sprintf(`href="/classes/%d/load"`, c41.ID)) {
+			if status != 200 || !strings.Contains(page, fmt.Sprintf(`href="/homework/classes/%d/week"`, c41.ID)) {
 				t.Fatalf("school page: %d", status)
 			}
 			hb := e.Browser()
@@ -345,6 +346,13 @@ func TestBureauExportEqualsDashboard(t *testing.T) {
 		}
 		col := -1
 		for j, h := range recs[0] {
+			seen := map[string]bool{}
+			for _, part := range regexp.MustCompile(`（[^）]+）`).FindAllString(h, -1) {
+				if seen[part] {
+					t.Errorf("csv header %q names its unit twice", h)
+				}
+				seen[part] = true
+			}
 			if h == "fixture.as.coverage（%）" {
 				col = j
 			}
@@ -711,8 +719,10 @@ func TestJobRunsPage(t *testing.T) {
 		}
 		b := e.Browser()
 		b.SignIn("admin")
-		if status, page := b.Get("/admin/jobs"); status != 200 || !strings.Contains(page, scheduler.JobAlertEvaluation) {
-			t.Fatalf("jobs page: %d", status)
+		// Jobs and outcomes by their names (it showed `alert_evaluation`, `ok`).
+		if status, page := b.Get("/admin/jobs"); status != 200 || !strings.Contains(page, "预警评估") || !strings.Contains(page, "成功") ||
+			strings.Contains(page, ">"+scheduler.JobAlertEvaluation+"<") || strings.Contains(page, ">ok<") {
+			t.Fatalf("jobs page: %d %s", status, page[strings.Index(page, "<main>"):])
 		}
 		if status, _ := e.Login("bureau.fuxin").Do(http.MethodGet, "/api/v1/admin/jobs", nil); status != 403 {
 			t.Errorf("bureau on job runs: %d", status)

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 	"gorm.io/gorm"
 
 	"jianfu/models"
@@ -25,7 +24,8 @@ import (
 // version (models.DashboardVersion: its pre-summed row and the outbox) has
 // not moved, and for dashboardTTL at most (open alerts and alert rules are
 // not in the version). The API pages and sorts on the server (worst first by
-// default), answers If-None-Match with 304, and is gzipped on request.
+// default) and answers If-None-Match with 304; the server's gzip middleware
+// compresses it on request.
 
 // dashboardTTL bounds how long a cached dashboard may be served.
 const dashboardTTL = 15 * time.Second
@@ -219,9 +219,4 @@ func etagMatch(header, etag string) bool {
 		}
 	}
 	return false
-}
-
-// gzipped compresses a handler's response for clients that accept it.
-func gzipped(h echo.HandlerFunc) echo.HandlerFunc {
-	return middleware.GzipWithConfig(middleware.GzipConfig{Level: 5, MinLength: 1024})(h)
 }

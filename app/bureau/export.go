@@ -47,9 +47,24 @@ func exportRows(d *models.Dashboard) []exportRow {
 	return rows
 }
 
-// indicatorHeader is an indicator's column title: its Chinese label and unit.
+// indicatorHeader is an indicator's column title: its Chinese label and unit,
+// the unit once (a label that names it already keeps its own: it said
+// 「（分钟）（分钟）」).
 func indicatorHeader(tr *views.Translator, def models.IndicatorDef) string {
-	return tr.T(def.MsgID) + "（" + tr.T("bureau.unit."+def.Unit) + "）"
+	label, unit := tr.T(def.MsgID), tr.T("bureau.unit."+def.Unit)
+	if strings.Contains(label, "（"+unit+"）") || strings.Contains(label, "("+unit+")") {
+		return label
+	}
+	return label + "（" + unit + "）"
+}
+
+// csvValue is an indicator's value as the CSV shows it: percentages as
+// percent (the column says %), the rest as they are.
+func csvValue(def models.IndicatorDef, v float64) string {
+	if def.Unit == "pct" {
+		return strconv.FormatFloat(math.Round(v*100*100)/100, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
 }
 
 // sheetWriter writes one sheet the same way on every sheet: a bold,

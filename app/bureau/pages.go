@@ -332,7 +332,7 @@ func (s *handlers) schoolMonitorPage(c echo.Context) error {
 		return err
 	}
 	for _, cl := range classes {
-		data.Classes = append(data.Classes, classLink{Label: cl.Label(), URL: fmt.Sprintf("/classes/%d/load", cl.ID)})
+		data.Classes = append(data.Classes, classLink{Label: cl.Label(), URL: fmt.Sprintf("/homework/classes/%d/week", cl.ID)})
 	}
 	as, err := models.AlertsOf(ctx, s.DB, []int64{sc.ID}, "open")
 	if err != nil {
@@ -698,26 +698,46 @@ func (s *handlers) complaintTrackPage(c echo.Context) error {
 }
 
 type settingsPageData struct {
-	Region   models.Region
-	Cycles   map[string]bool
-	Rules    []policies.AlertRule
-	AllCycle []string
+	Region     models.Region
+	Cycles     map[string]bool
+	Rules      []policies.AlertRule
+	AllCycle   []string
+	Indicators []indicatorOption // what a rule watches, chosen by name
+	RuleIDs    []string          // the rule ids of POLICY.md a rule may carry
 }
 
+// indicatorOption is an indicator the alert-rule form offers by its name.
+type indicatorOption struct{ Key, Label string }
+
 func (s *handlers) bureauSettingsPage(c echo.Context) error {
-	r, err := models.GetRegion(c.Request().Context(), s.DB, c.Param("code"))
-	if err != nil {
-		return err
-	}
 	bs, err := s.bureauSettings(c)
 	if err != nil {
 		return err
 	}
-	data := settingsPageData{Region: *r, Cycles: map[string]bool{}, Rules: bs.AlertRules, AllCycle: policies.ReportCycles}
-	for _, cy := range bs.ReportCycles {
+	return s.renderSettings(c, http.StatusOK, bs.ReportCycles, bs.AlertRules, "")
+}
+
+func (s *handlers) renderSettings(c echo.Context, status int, cycles []string, rules []policies.AlertRule, msg string) error {
+	r, err := models.GetRegion(c.Request().Context(), s.DB, c.Param("code"))
+	if err != nil {
+		return err
+	}
+	tr := app.Translator(c)
+	data := settingsPageData{Region: *r, Cycles: map[string]bool{}, Rules: rules, AllCycle: policies.ReportCycles}
+	for _, cy := range cycles {
 		data.Cycles[cy] = true
 	}
-	return s.RenderPage(c, http.StatusOK, "bureau/settings", "bureau.settings_title", data)
+	seen := map[string]bool{}
+	for _, def := range models.IndicatorDefs() {
+		data.Indicators = append(data.Indicators, indicatorOption{Key: def.Key, Label: tr.T(def.MsgID)})
+	}
+	for _, rule := range policies.DefaultAlertRules {
+		if !seen[rule.ID] {
+			data.RuleIDs = append(data.RuleIDs, rule.ID)
+			seen[rule.ID] = true
+		}
+	}
+	return s.RenderWithError(c, status, "bureau/settings", "bureau.settings_title", msg, data)
 }
 
 // bureauSettingsSubmit reads the settings form: the cycles ticked, and for
@@ -741,14 +761,20 @@ func (s *handlers) bureauSettingsSubmit(c echo.Context) error {
 		if strings.TrimSpace(ids[i]) == "" && strings.TrimSpace(keys[i]) == "" {
 			continue // an empty row of the form
 		}
-		th, err := strconv.ParseFloat(strings.TrimSpace(ths[i]), 64)
-		if err != nil || math.IsNaN(th) || math.IsInf(th, 0) {
-			return models.Invalid("bureau.rule_invalid", map[string]any{"Rule": ids[i]})
+		th, perr := strconv.ParseFloat(strings.TrimSpace(ths[i]), 64)
+		if (perr != nil || math.IsNaN(th) || math.IsInf(th, 0)) && err == nil {
+			err = models.Invalid("bureau.rule_invalid", map[string]any{"Rule": ids[i]})
 		}
 		req.AlertRules = append(req.AlertRules, policies.AlertRule{ID: strings.TrimSpace(ids[i]), Key: strings.TrimSpace(keys[i]), Op: ops[i], Threshold: th})
 	}
-	if err := s.saveBureauSettings(c, req); err != nil {
-		return err
+	if err == nil {
+		err = s.saveBureauSettings(c, req)
+	}
+	if err != nil {
+		// The same page again with what was entered and the reason.
+		return s.FormFailure(c, err, func(fe app.FormError) error {
+			return s.renderSettings(c, fe.Status, req.ReportCycles, req.AlertRules, fe.Message)
+		})
 	}
 	return app.RedirectWithFlash(c, "/regions/"+c.Param("code")+"/settings", "bureau.settings_saved")
 }

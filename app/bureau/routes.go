@@ -35,10 +35,10 @@ func (s *handlers) bureauRoutes() {
 	alert := app.SchoolOf("id", func(c echo.Context, s *app.Server, id int64) (int64, error) {
 		return models.SchoolOfAlert(c.Request().Context(), s.DB, id)
 	})
-	s.r.Route(api, http.MethodGet, "/regions/:code/dashboard", gzipped(s.apiDashboard), app.Allow("region", "read", region))
+	s.r.Route(api, http.MethodGet, "/regions/:code/dashboard", s.apiDashboard, app.Allow("region", "read", region))
 	s.r.Route(api, http.MethodGet, "/regions/:code/trend", s.apiRegionTrend, app.Allow("region", "read", region))
 	s.r.Route(api, http.MethodGet, "/regions/:code/report.xlsx", s.exportXLSX, app.Allow("region", "read", region))
-	s.r.Route(api, http.MethodGet, "/regions/:code/report.csv", gzipped(s.exportCSV), app.Allow("region", "read", region))
+	s.r.Route(api, http.MethodGet, "/regions/:code/report.csv", s.exportCSV, app.Allow("region", "read", region))
 	s.r.Route(api, http.MethodGet, "/regions/:code/settings/bureau", s.apiBureauSettings, app.Allow("region", "read", region))
 	s.r.Route(api, http.MethodPut, "/regions/:code/settings/bureau", s.apiPutBureauSettings, app.Allow("setting", "write", region))
 	s.r.Route(api, http.MethodGet, "/schools/:school/indicators", s.apiSchoolIndicators, app.Allow("school", "read", school))

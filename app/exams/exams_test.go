@@ -427,6 +427,33 @@ func TestExamResultsAsLevels(t *testing.T) {
 			if status, _ := importCSV(t, e, ac, id, [][]string{{"no-such-student", "1", "1", "1"}}); status != http.StatusBadRequest {
 				t.Fatalf("unknown student: %d", status)
 			}
+			// The page form: the exam page again with the bad row named (it
+			// was a bare error page).
+			b := e.Browser()
+			b.SignIn("academic.hz1")
+			_, page := b.Get(fmt.Sprintf("/exams/%d", id))
+			var csv strings.Builder
+			csv.WriteString("学号,q1,q2,q3\n")
+			for _, r := range bad {
+				csv.WriteString(strings.Join(r, ",") + "\n")
+			}
+			var body bytes.Buffer
+			w := multipart.NewWriter(&body)
+			_ = w.WriteField("_csrf", apptest.CSRFFrom(t, page))
+			fw, _ := w.CreateFormFile("file", "results.csv")
+			_, _ = fw.Write([]byte(csv.String()))
+			_ = w.Close()
+			req, _ := http.NewRequest(http.MethodPost, e.HTTP.URL+fmt.Sprintf("/exams/%d/results", id), &body)
+			req.Header.Set("Content-Type", w.FormDataContentType())
+			resp, err := b.C.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(string(out), `id="results"`) || !strings.Contains(string(out), `id="error-summary"`) {
+				t.Fatalf("a bad results file by form: %d, not the exam page with the reason", resp.StatusCode)
+			}
 		})
 		if status, body := importCSV(t, e, ac, id, rows); status != 200 || body["imported"].(float64) != float64(len(students)) {
 			t.Fatalf("import: %d %v", status, body)

@@ -270,6 +270,31 @@ func analysisChart(tr *views.Translator, a policies.ItemAnalysis) map[string]any
 func round1(f float64) float64 { return float64(int(f*10+0.5)) / 10 }
 func round2(f float64) float64 { return float64(int(f*100+0.5)) / 100 }
 
+// refuseExam draws the exam page again with a refusal at the top (422);
+// rows, when given, are the paper rows as typed.
+func (s *handlers) refuseExam(c echo.Context, err error, rows []paperRowView) error {
+	return s.FormFailure(c, localized(c, err), func(fe app.FormError) error {
+		d, derr := s.examPageData(c)
+		if derr != nil {
+			return derr
+		}
+		if rows != nil {
+			d.Rows = rows
+		}
+		return s.RenderWithError(c, fe.Status, "exams/exam", "exams.exam_title", fe.Message, d)
+	})
+}
+
+// typedPaperRows are the paper rows as the form sent them.
+func typedPaperRows(form map[string][]string) []paperRowView {
+	var out []paperRowView
+	for i := range form["points"] {
+		out = append(out, paperRowView{Number: i + 1, Points: form["points"][i], Difficulty: at(form["difficulty"], i), ExpectedP: at(form["expected_p"], i),
+			Cognitive: at(form["cognitive"], i), RealLife: at(form["real_life"], i) == "1", WithinStandard: at(form["within_standard"], i) != "0"})
+	}
+	return out
+}
+
 func (s *handlers) examPage(c echo.Context) error {
 	d, err := s.examPageData(c)
 	if err != nil {
@@ -293,13 +318,13 @@ func (s *handlers) examPaperForm(c echo.Context) error {
 			continue
 		}
 		if err != nil {
-			return models.Invalid("exams.bad_points", map[string]any{"Item": i + 1})
+			return s.refuseExam(c, models.Invalid("exams.bad_points", map[string]any{"Item": i + 1}), typedPaperRows(form))
 		}
 		it := models.PaperItemInput{Points: p, Difficulty: at(diff, i), Cognitive: at(cog, i), RealLife: at(real, i) == "1", WithinStandard: at(within, i) != "0"}
 		if x := strings.TrimSpace(at(ep, i)); x != "" {
 			v, err := strconv.ParseFloat(x, 64)
 			if err != nil {
-				return models.Invalid("exams.bad_expected_p", map[string]any{"Item": i + 1})
+				return s.refuseExam(c, models.Invalid("exams.bad_expected_p", map[string]any{"Item": i + 1}), typedPaperRows(form))
 			}
 			it.ExpectedP = &v
 		}
@@ -312,7 +337,7 @@ func (s *handlers) examPaperForm(c echo.Context) error {
 		return err
 	}
 	if _, err := models.SavePaper(ctx, s.DB, school, id, in); err != nil {
-		return err
+		return s.refuseExam(c, err, typedPaperRows(form))
 	}
 	return app.RedirectWithFlash(c, fmt.Sprintf("/exams/%d#paper", id), "exams.paper_saved")
 }
@@ -328,7 +353,7 @@ func (s *handlers) examTransitionForm(action string) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		e, err := s.transition(c, action)
 		if err != nil {
-			return err
+			return s.refuseExam(c, err, nil)
 		}
 		return app.RedirectWithFlash(c, fmt.Sprintf("/exams/%d", e.ID), "exams.done."+action)
 	}

@@ -571,6 +571,10 @@ func TestHomeworkPages(t *testing.T) {
 				_, body, _ := b.Post("/homework/items", form)
 				t.Fatalf("form add: %d %s", status, body[strings.Index(body, "<main>"):])
 			}
+			// The picker stays on the class and subject just used (it reset to the first).
+			if _, next := b.Get(h.Get("Location")); !strings.Contains(next, fmt.Sprintf(`<option value="%d|数学" selected>`, c41.ID)) {
+				t.Error("after a save the class picker is not on the class just used")
+			}
 			form.Set("minutes", "11")
 			status, body, _ := b.Post("/homework/items", form)
 			if status != 422 || !strings.Contains(body, "HW-02") || !strings.Contains(body, `value="口算"`) {
@@ -673,4 +677,34 @@ func TestHomeworkPages(t *testing.T) {
 		})
 	})
 
+}
+
+// TestParentWeekShowsDueDates: the parent's week view shows each day's
+// homework, its due date when it is due another day, and on that day that
+// it falls due; another family's child is not shown.
+func TestParentWeekShowsDueDates(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		cl := e.Class(e.HZ1().ID, 4, 1)
+		tc := e.Login("teacher.hz1")
+		item := hwItem("数学", hwDay1, 20)
+		item["title"] = "周末实践：测量家具"
+		item["due_date"] = hwDay3
+		item["details"] = "用卷尺量三件家具"
+		if status, body := tc.Do(http.MethodPost, fmt.Sprintf("/api/v1/classes/%d/homework", cl.ID), item); status != http.StatusCreated {
+			t.Fatalf("homework: %d %v", status, body)
+		}
+		b := e.Browser()
+		b.SignIn("parent.hz1")
+		status, page := b.Get("/homework/parent/week?start=" + hwDay1)
+		if status != 200 || !strings.Contains(page, "周末实践：测量家具") || !strings.Contains(page, "截止："+hwDay3) || !strings.Contains(page, "用卷尺量三件家具") {
+			t.Fatalf("week view: %d, no item with its due date and details", status)
+		}
+		status, page = b.Get("/homework/parent/week?start=" + hwDay3)
+		if status != 200 || !strings.Contains(page, "今天截止：数学 周末实践：测量家具") {
+			t.Fatalf("the next week does not show what falls due: %d", status)
+		}
+		if _, day := b.Get("/homework/parent?date=" + hwDay1); strings.Contains(day, "已反馈 0 分钟") || !strings.Contains(day, "截止："+hwDay3) {
+			t.Error("the evening page shows a report before any, or no due date")
+		}
+	})
 }

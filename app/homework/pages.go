@@ -49,6 +49,7 @@ func (s *handlers) homeworkPageRoutes() {
 	s.r.Route(g, http.MethodPost, "/classes/:class/quotas", s.formQuotas, app.Allow("quota", "write", app.ClassParam("class")))
 	s.r.Route(g, http.MethodGet, "/classes/:class/board", s.pageBoard, app.Allow("homework", "read", app.ClassParam("class")))
 	s.r.Route(g, http.MethodGet, "/parent", s.pageParent, app.SignedIn())
+	s.r.Route(g, http.MethodGet, "/parent/week", s.pageParentWeek, app.SignedIn())
 	s.r.Route(g, http.MethodPost, "/feedback", s.formFeedback, app.Allow("feedback", "write", formStudentScope("student_id")))
 	s.r.Route(g, http.MethodGet, "/school/:school", s.pageSchoolLoads, app.Allow("homework", "read", app.SchoolParam("school")))
 }
@@ -153,7 +154,9 @@ func (s *handlers) pageHomeworkToday(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	data, err := s.todayData(c, date, hwForm{})
+	// After a save the class picker stays on the class just used (it reset
+	// to the first class after every save).
+	data, err := s.todayData(c, date, hwForm{ClassSubject: c.QueryParam("class_subject")})
 	if err != nil {
 		return err
 	}
@@ -179,7 +182,7 @@ func (s *handlers) formCreateHomework(c echo.Context) error {
 		}
 		return s.RefusePage(c, err, "homework/today", "homework.today_title", data)
 	}
-	return app.RedirectWithFlash(c, "/homework?date="+url.QueryEscape(f.Date), "homework.saved")
+	return app.RedirectWithFlash(c, "/homework?date="+url.QueryEscape(f.Date)+"&class_subject="+url.QueryEscape(f.ClassSubject), "homework.saved")
 }
 
 func orToday(d, today string) string {
@@ -552,4 +555,80 @@ func (s *handlers) pageSchoolLoads(c echo.Context) error {
 		}
 	}
 	return s.RenderPage(c, http.StatusOK, "homework/school", "homework.school_title", data)
+}
+
+// --- parent week calendar ---------------------------------------------------
+
+type hwWeekItem struct {
+	models.BoardItem
+	DueOther bool // due on another day than it was set
+}
+
+type hwParentDay struct {
+	Date    string
+	Weekday string // message id
+	Today   bool
+	Items   []hwWeekItem
+	Minutes int
+	Due     []hwWeekItem // set earlier, due this day
+}
+
+type hwParentWeekChild struct {
+	Student models.Student
+	Class   models.Class
+	Days    []hwParentDay
+}
+
+type hwParentWeek struct {
+	Start, Prev, Next, Today string
+	Children                 []hwParentWeekChild
+}
+
+// pageParentWeek is a parent's week per child: each day's homework with its
+// details and due date, and what falls due that day.
+func (s *handlers) pageParentWeek(c echo.Context) error {
+	ctx := c.Request().Context()
+	kids, err := models.ChildrenOf(ctx, s.DB, app.ViewerOf(c).User.ID)
+	if err != nil {
+		return err
+	}
+	today := s.ViewerToday(c)
+	date, err := dateParam(c, "start", today)
+	if err != nil {
+		return err
+	}
+	start := monday(date)
+	end := app.ShiftDate(start, 6)
+	data := hwParentWeek{Start: start, Prev: app.ShiftDate(start, -7), Next: app.ShiftDate(start, 7), Today: today}
+	for _, k := range kids {
+		cl, err := models.GetClass(ctx, s.DB, k.ClassID)
+		if err != nil {
+			return err
+		}
+		// Items set up to two weeks before may fall due this week.
+		items, err := models.ClassRangeItems(ctx, s.DB, cl.ID, app.ShiftDate(start, -14), end)
+		if err != nil {
+			return err
+		}
+		ch := hwParentWeekChild{Student: k, Class: *cl}
+		for i := 0; i < 7; i++ {
+			d := app.ShiftDate(start, i)
+			day := hwParentDay{Date: d, Weekday: weekdayIDs[(i+1)%7], Today: d == today}
+			for _, it := range items {
+				w := hwWeekItem{BoardItem: it, DueOther: it.DueDate != "" && it.DueDate != it.Date}
+				if it.Date == d {
+					day.Items = append(day.Items, w)
+					if it.Counted {
+						day.Minutes += it.Minutes
+					}
+				} else if w.DueOther && it.DueDate == d {
+					day.Due = append(day.Due, w)
+				}
+			}
+			ch.Days = append(ch.Days, day)
+		}
+		data.Children = append(data.Children, ch)
+	}
+	sort.SliceStable(data.Children, func(i, j int) bool { return data.Children[i].Student.ID < data.Children[j].Student.ID })
+	return s.RenderPage(c, http.StatusOK, "homework/parent_week", "homework.parent_week_title", data)
 }
