@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"jianfu/app"
+	"jianfu/models"
 	"jianfu/scheduler"
 )
 
@@ -34,12 +35,33 @@ func startJobs(ctx context.Context, srv *app.Server) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := scheduler.New(scheduler.Options{DB: srv.DB, Now: srv.Cfg.Now, CatchupDays: catchup}, append(append(scheduler.BureauJobs(srv.DB), scheduler.HousekeepingJobs(srv.DB)...), hb))
+	s, err := scheduler.New(scheduler.Options{DB: srv.DB, Now: srv.Cfg.Now, CatchupDays: catchup}, append(append(append(scheduler.BureauJobs(srv.DB), scheduler.HousekeepingJobs(srv.DB)...), scheduler.StorageJobs(srv.DB)...), hb))
 	if err != nil {
 		return nil, err
 	}
 	s.Start()
+	// The indicator rollups follow the writes through the outbox: drained
+	// every IndicatorDrainInterval, periods rolled when the day changes.
+	// Every replica runs the loop; an advisory lock lets one work at a time.
+	rctx, stopRollups := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		now := srv.Cfg.Now
+		if now == nil {
+			now = time.Now
+		}
+		models.RunIndicatorRollups(rctx, srv.DB, models.IndicatorDrainInterval,
+			func() string { return models.School{}.Today(now()) }, // the district default zone
+			func(msg string, err error) {
+				if rctx.Err() == nil {
+					slog.Error(msg, "err", err)
+				}
+			})
+	}()
 	return func() {
+		stopRollups()
+		<-done
 		if err := s.Stop(); err != nil {
 			slog.Warn("scheduler stop", "err", err)
 		}

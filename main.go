@@ -5,6 +5,7 @@
 //	jianfu migrate   apply migrations (up) or list them (status)
 //	jianfu seed      load the demo district, or --schools N --days D scale data
 //	jianfu user      create a user, grant or revoke a role, reset a password
+//	jianfu indicators rebuild   recompute the indicator rollup rows from the area rollups
 package main
 
 import (
@@ -45,8 +46,10 @@ usage:
   jianfu user grant   --username U --role R --domain D      (D: school:<id>, region:<code>, *)
   jianfu user revoke  --username U --role R --domain D
   jianfu user password --username U                       (new password from JIANFU_PASSWORD or stdin)
+  jianfu indicators rebuild [--school ID] [--from YYYY-MM-DD --to YYYY-MM-DD]
+                                                    recompute the dashboard's rollup rows from raw data
 
-environment: DATABASE_URL, ADDR, COOKIE_SECURE=1, TRUST_PROXY=1, PUBLIC_URL, LOG_LEVEL=debug|info|warn, TZ,
+environment: DATABASE_URL, DATABASE_REPLICA_URL (a streaming standby for dashboards and exports), ADDR, COOKIE_SECURE=1, TRUST_PROXY=1, PUBLIC_URL, LOG_LEVEL=debug|info|warn, TZ,
              METRICS_TOKEN, DB_POOL_SIZE, DB_STATEMENT_TIMEOUT, DB_LOCK_TIMEOUT, HTTP_*_TIMEOUT, SHUTDOWN_GRACE (see README "Running in production")
 `
 
@@ -72,6 +75,8 @@ func main() {
 		err = seedCmd(ctx, os.Args[2:])
 	case "user":
 		err = userCmd(ctx, os.Args[2:])
+	case "indicators":
+		err = indicatorsCmd(ctx, os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return
@@ -190,7 +195,8 @@ func serve(ctx context.Context, args []string, demo bool) error {
 		return err
 	}
 	cfg := app.Config{Addr: *addr, DatabaseURL: *dbURL, SecureCookies: os.Getenv("COOKIE_SECURE") == "1", TrustProxy: os.Getenv("TRUST_PROXY") == "1",
-		PublicURL: os.Getenv("PUBLIC_URL"), MetricsToken: os.Getenv("METRICS_TOKEN")}
+		PublicURL: os.Getenv("PUBLIC_URL"), MetricsToken: os.Getenv("METRICS_TOKEN"),
+		ReplicaURL: os.Getenv("DATABASE_REPLICA_URL")}
 	if err := serverTimeouts(&cfg); err != nil {
 		return err
 	}
@@ -337,8 +343,49 @@ func seedCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("seeded %d schools in %s\n", len(d.Schools), time.Since(start).Round(time.Millisecond))
+	took := time.Since(start)
+	fmt.Printf("seeded %d schools in %s: %d rows in bulk, %.0f rows/s\n", len(d.Schools), took.Round(time.Millisecond),
+		d.BulkRows, float64(d.BulkRows)/took.Seconds())
 	printAccounts(d.Accounts)
+	return nil
+}
+
+// indicatorsCmd rebuilds the indicator rollup rows (all schools, or one)
+// for every term overlapping [--from, --to], and their regions' rows.
+func indicatorsCmd(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "rebuild" {
+		return errors.New("indicators: rebuild [--school ID] [--from YYYY-MM-DD --to YYYY-MM-DD]")
+	}
+	fs := flag.NewFlagSet("indicators rebuild", flag.ExitOnError)
+	school := fs.Int64("school", 0, "only this school")
+	from := fs.String("from", "", "terms ending on or after this date")
+	to := fs.String("to", "", "terms starting on or before this date")
+	fs.Parse(args[1:])
+	for _, d := range []string{*from, *to} {
+		if _, err := time.Parse(models.DateLayout, d); d != "" && err != nil {
+			return models.Invalid("error.bad_date", map[string]any{"Value": d})
+		}
+	}
+	db, err := openDB(ctx, os.Getenv("DATABASE_URL"))
+	if err != nil {
+		return err
+	}
+	var ids []int64
+	if *school > 0 {
+		if _, err := models.GetSchool(ctx, db, *school); err != nil {
+			return fmt.Errorf("no school %d", *school)
+		}
+		ids = []int64{*school}
+	}
+	start := time.Now()
+	res, err := models.RebuildIndicatorRollups(ctx, db, ids, *from, *to, models.School{}.Today(time.Now()))
+	if err != nil {
+		return err
+	}
+	for _, p := range res.Periods {
+		fmt.Printf("%s  %s..%s\n", p.Key, p.From, p.To)
+	}
+	fmt.Printf("rebuilt %d schools × %d terms in %s\n", res.Schools, len(res.Periods), time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

@@ -371,6 +371,54 @@ func TestCLIDemoTwice(t *testing.T) {
 	served.stop(t)
 }
 
+// TestCLIIndicatorsRebuild: `indicators rebuild --school ID` restores a
+// school's rollup row from the area rollups and leaves the others alone; a
+// bad date is refused before anything is touched.
+func TestCLIIndicatorsRebuild(t *testing.T) {
+	cliDatabases(t, func(t *testing.T, url string, open func() *gorm.DB) {
+		if r := cli(t, url, "", nil, "seed", "--schools", "3", "--days", "3"); r.code != 0 {
+			t.Fatalf("seed: %+v", r)
+		}
+		db := open()
+		var rows []models.IndicatorRollup
+		if err := db.Order("school_id").Find(&rows).Error; err != nil || len(rows) < 3 {
+			t.Fatalf("rollup rows after seed: %d, %v", len(rows), err)
+		}
+		good := rows[1]
+		if good.Vals == "{}" || good.Students == 0 {
+			t.Fatalf("seeded row has no values: %+v", good)
+		}
+		if err := db.Model(&models.IndicatorRollup{}).Where("school_id IN ?", []int64{rows[0].SchoolID, good.SchoolID}).
+			Updates(map[string]any{"vals": "{}", "students": 0}).Error; err != nil {
+			t.Fatal(err)
+		}
+		if r := cli(t, url, "", nil, "indicators", "rebuild", "--from", "2026-13-01"); r.code != 1 {
+			t.Errorf("bad --from accepted: %+v", r)
+		}
+		r := cli(t, url, "", nil, "indicators", "rebuild", "--school", fmt.Sprint(good.SchoolID))
+		if r.code != 0 || !strings.Contains(r.stdout, "rebuilt 1 schools") {
+			t.Fatalf("rebuild: %+v", r)
+		}
+		var after models.IndicatorRollup
+		db.Where("school_id = ? AND period = ?", good.SchoolID, good.Period).First(&after)
+		if after.Vals != good.Vals || after.Students != good.Students {
+			t.Errorf("rebuilt row %s/%d, want %s/%d", after.Vals, after.Students, good.Vals, good.Students)
+		}
+		var other models.IndicatorRollup
+		db.Where("school_id = ? AND period = ?", rows[0].SchoolID, good.Period).First(&other)
+		if other.Vals != "{}" {
+			t.Errorf("rebuild --school %d touched school %d", good.SchoolID, rows[0].SchoolID)
+		}
+		if r := cli(t, url, "", nil, "indicators", "rebuild"); r.code != 0 || !strings.Contains(r.stdout, "rebuilt 3 schools") {
+			t.Fatalf("rebuild all: %+v", r)
+		}
+		db.Where("school_id = ? AND period = ?", rows[0].SchoolID, good.Period).First(&other)
+		if other.Vals != rows[0].Vals {
+			t.Errorf("rebuild of all left school %d at %s, want %s", rows[0].SchoolID, other.Vals, rows[0].Vals)
+		}
+	})
+}
+
 // TestOpenURL: the demo prints an address a browser can open, whatever the
 // form of --addr (it printed http://localhost127.0.0.1:8080/ for a host).
 func TestOpenURL(t *testing.T) {

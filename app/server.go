@@ -44,7 +44,10 @@ type Config struct {
 	// serving this long with /readyz at 503, so the load balancer stops
 	// sending, then drains.
 	ShutdownGrace time.Duration
-	Now           func() time.Time
+	// ReplicaURL (DATABASE_REPLICA_URL) names a PostgreSQL streaming standby
+	// for the reads that may lag: dashboards, exports, reports. Empty: none.
+	ReplicaURL string
+	Now        func() time.Time
 }
 
 // Defaults of the HTTP timeouts.
@@ -62,6 +65,7 @@ type Server struct {
 	Cfg     Config
 	DB      *gorm.DB
 	Authz   *models.Authorizer
+	Reads   *models.Replica // reads that may lag: the standby while it is up, else DB
 	E       *echo.Echo
 	views   *views.Renderer
 	perms   map[string]Permission // "METHOD path" → declared permission
@@ -129,7 +133,12 @@ func New(cfg Config, db *gorm.DB, areas ...Area) (_ *Server, err error) {
 	} else {
 		e.IPExtractor = echo.ExtractIPDirect()
 	}
-	s := &Server{Cfg: cfg, DB: db, Authz: az, E: e, views: r, perms: map[string]Permission{}, ownBodyLimit: map[string]bool{}, metrics: newMetrics()}
+	reads, err := models.OpenReplica(db, cfg.ReplicaURL, models.ReplicaCheckInterval)
+	if err != nil {
+		az.Close()
+		return nil, err
+	}
+	s := &Server{Cfg: cfg, DB: db, Authz: az, Reads: reads, E: e, views: r, perms: map[string]Permission{}, ownBodyLimit: map[string]bool{}, metrics: newMetrics()}
 	e.Validator = newValidator()
 	e.HTTPErrorHandler = s.handleError
 	e.Renderer = s
@@ -241,8 +250,12 @@ func (s *Server) Start(ctx context.Context) (err error) {
 // Draining reports whether shutdown has begun.
 func (s *Server) Draining() bool { return s.draining.Load() }
 
-// Close releases what New started: the policy watcher's connection.
-func (s *Server) Close() { s.Authz.Close() }
+// Close releases what New started: the policy watcher's connection and the
+// read replica's.
+func (s *Server) Close() {
+	s.Authz.Close()
+	s.Reads.Close()
+}
 
 var _ fs.FS = views.Static()
 

@@ -535,6 +535,7 @@ func init() {
 			{Key: IndProgramsUnconfirmed, MsgID: "as.ind.programs_unconfirmed", Unit: "count", Agg: AggSum, Rule: policies.RuleAS06},
 			{Key: IndProgramsConfirmed, MsgID: "as.ind.programs_confirmed_new_lesson", Unit: "count", Agg: AggSum, Rule: policies.RuleAS06},
 		},
+		Tables:  []string{"as_term_rollups", "as_daily_rollups", "terms"},
 		Compute: computeASIndicators,
 	})
 }

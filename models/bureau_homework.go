@@ -29,6 +29,7 @@ func init() {
 		Defs: []IndicatorDef{
 			{Key: IndMaxClassReportedOverDays, Group: "homework", MsgID: "ind.hw.max_class_reported_over_days", Unit: "days", Agg: AggMax, Rule: "HW-02/03"},
 		},
+		Tables:  []string{"class_day_loads"},
 		Compute: maxClassReportedOverDays,
 	})
 }

@@ -306,6 +306,7 @@ func init() {
 			{Key: IndComplaintsFirstResponse, Group: "complaints", MsgID: "ind.cp.first_response", Unit: "hours", Agg: AggMean, WeightKey: IndComplaintsFiled, Rule: "MON-04"},
 			{Key: IndComplaintsClose, Group: "complaints", MsgID: "ind.cp.close", Unit: "hours", Agg: AggMean, WeightKey: IndComplaintsFiled, Rule: "MON-04"},
 		},
+		Tables:  []string{"complaints"},
 		Compute: complaintIndicators,
 	})
 }

@@ -210,7 +210,7 @@ func Migrate(ctx context.Context, db *gorm.DB) error {
 	for _, r := range res {
 		slog.Info("migration applied", "version", r.Source.Version, "file", filepath.Base(r.Source.Path), "ms", r.Duration.Milliseconds())
 	}
-	return nil
+	return EnsureIndicatorTriggers(ctx, db)
 }
 
 // MigrationStatus describes one migration for `migrate status`.

@@ -1068,6 +1068,7 @@ func init() {
 			{Key: "ex.papers_passing_pct", MsgID: "exams.ind.papers_passing_pct", Unit: "pct", HigherIsBetter: true, Agg: AggShare, WeightKey: "ex.papers_checked", Rule: policies.RuleEX12},
 			{Key: "ex.blocked_papers", MsgID: "exams.ind.blocked_papers", Unit: "count", Agg: AggSum, Rule: policies.RuleEX09},
 		},
+		Tables:  []string{"exam_day_stats", "exam_refusals"},
 		Compute: examIndicators,
 	})
 }

@@ -1078,6 +1078,7 @@ func init() {
 			{Key: IndHWReportedWrittenPct, MsgID: "indicator.hw.reported_written_pct", Unit: "pct", Agg: AggShare, WeightKey: IndHWFeedbackCount, Rule: policies.RuleHW15},
 			{Key: IndHWReportedLongerPct, MsgID: "indicator.hw.reported_longer_pct", Unit: "pct", Agg: AggShare, WeightKey: IndHWFeedbackCount, Rule: policies.RuleHW15},
 		},
+		Tables:  []string{"class_day_loads"},
 		Compute: homeworkIndicators,
 	})
 }

@@ -58,8 +58,15 @@ func AggregationOf(d IndicatorDef) string {
 // Each area registers its source in an init func; the bureau dashboard, the
 // reports and the alerts read every registered source.
 type IndicatorSource struct {
-	Group   string
-	Defs    []IndicatorDef
+	Group string
+	Defs  []IndicatorDef
+	// Tables names every table Compute reads (each has a school_id column).
+	// A write to one of them marks the school's indicator rollup rows dirty
+	// (EnsureIndicatorTriggers), so the dashboard's rows follow; a table left
+	// out leaves the rows stale until `jianfu indicators rebuild`.
+	Tables []string
+	// Compute must give a school the same values whichever other schools
+	// are asked with it: the rollup rows are computed a few schools at a time.
 	Compute func(ctx context.Context, db *gorm.DB, schoolIDs []int64, from, to string) (map[int64]map[string]float64, error)
 }
 

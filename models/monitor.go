@@ -33,6 +33,12 @@ func IndicatorDefs() []IndicatorDef {
 // ComputeIndicators runs every registered source for the schools over
 // [from, to]; a school without a value for a key simply lacks the key.
 func ComputeIndicators(ctx context.Context, db *gorm.DB, schoolIDs []int64, from, to string) (map[int64]map[string]float64, error) {
+	return computeSources(ctx, db, schoolIDs, from, to, nil)
+}
+
+// computeSources is ComputeIndicators over the sources keep accepts (nil:
+// all).
+func computeSources(ctx context.Context, db *gorm.DB, schoolIDs []int64, from, to string, keep func(IndicatorSource) bool) (map[int64]map[string]float64, error) {
 	out := make(map[int64]map[string]float64, len(schoolIDs))
 	for _, id := range schoolIDs {
 		out[id] = map[string]float64{}
@@ -42,10 +48,16 @@ func ComputeIndicators(ctx context.Context, db *gorm.DB, schoolIDs []int64, from
 	}
 	// Sources read different rollups: run them side by side (each on its own
 	// connection) unless db is a transaction, which has only one.
-	srcs := IndicatorSources()
+	var srcs []IndicatorSource
+	for _, src := range IndicatorSources() {
+		if keep == nil || keep(src) {
+			srcs = append(srcs, src)
+		}
+	}
 	results := make([]map[int64]map[string]float64, len(srcs))
 	errs := make([]error, len(srcs))
-	_, notTx := db.DB()
+	// (db.DB() succeeds on a transaction too: ask the connection itself.)
+	_, inTx := db.Statement.ConnPool.(gorm.TxCommitter)
 	var wg sync.WaitGroup
 	for i, src := range srcs {
 		run := func() {
@@ -54,7 +66,7 @@ func ComputeIndicators(ctx context.Context, db *gorm.DB, schoolIDs []int64, from
 				errs[i] = fmt.Errorf("indicators %s: %w", src.Group, errs[i])
 			}
 		}
-		if notTx != nil || len(srcs) == 1 {
+		if inTx || len(srcs) == 1 {
 			run()
 			continue
 		}
@@ -229,16 +241,47 @@ func ResolveTerm(ctx context.Context, db *gorm.DB, schoolIDs []int64, key, today
 			return TermRef{}, err
 		}
 	}
-	byKey := map[string]*TermRef{}
-	var keys []string
+	refs := termRefs(terms)
+	var pick *TermRef
+	if key != "" {
+		for i := range refs {
+			if refs[i].Key == key {
+				pick = &refs[i]
+			}
+		}
+		if pick == nil {
+			return TermRef{}, Invalid("bureau.term_unknown", map[string]any{"Term": key})
+		}
+	} else {
+		for i := range refs {
+			if refs[i].From <= today {
+				pick = &refs[i]
+			}
+		}
+		if pick == nil && len(refs) > 0 {
+			pick = &refs[0]
+		}
+		if pick == nil {
+			return TermRef{}, Invalid("bureau.no_term", nil)
+		}
+	}
+	return clampTerm(*pick, today), nil
+}
+
+// termRefs groups terms (ordered by start date) by key, in order of first
+// start: each covers the earliest start to the latest end of its terms.
+func termRefs(terms []Term) []TermRef {
+	var out []TermRef
+	at := map[string]int{}
 	for _, t := range terms {
 		k := fmt.Sprintf("%s-%d", t.SchoolYear, t.Semester)
-		r, ok := byKey[k]
+		i, ok := at[k]
 		if !ok {
-			r = &TermRef{Key: k, Name: t.Name, From: t.StartDate, To: t.EndDate}
-			byKey[k] = r
-			keys = append(keys, k)
+			at[k] = len(out)
+			out = append(out, TermRef{Key: k, Name: t.Name, From: t.StartDate, To: t.EndDate})
+			continue
 		}
+		r := &out[i]
 		if t.StartDate < r.From {
 			r.From = t.StartDate
 		}
@@ -246,30 +289,15 @@ func ResolveTerm(ctx context.Context, db *gorm.DB, schoolIDs []int64, key, today
 			r.To = t.EndDate
 		}
 	}
-	var pick *TermRef
-	if key != "" {
-		pick = byKey[key]
-		if pick == nil {
-			return TermRef{}, Invalid("bureau.term_unknown", map[string]any{"Term": key})
-		}
-	} else {
-		for _, k := range keys {
-			if r := byKey[k]; r.From <= today {
-				pick = r
-			}
-		}
-		if pick == nil && len(keys) > 0 {
-			pick = byKey[keys[0]]
-		}
-		if pick == nil {
-			return TermRef{}, Invalid("bureau.no_term", nil)
-		}
+	return out
+}
+
+// clampTerm ends a term under way at today.
+func clampTerm(r TermRef, today string) TermRef {
+	if today < r.To && today >= r.From {
+		r.To = today
 	}
-	out := *pick
-	if today < out.To && today >= out.From {
-		out.To = today
-	}
-	return out, nil
+	return r
 }
 
 // SchoolIndicators is one school's line on the dashboard.
@@ -348,10 +376,22 @@ func OpenAlertCounts(ctx context.Context, db *gorm.DB, schoolIDs []int64) (map[i
 	return out, err
 }
 
-// BuildDashboard computes the dashboard of region code (its sub-regions
+// BuildDashboard gives the dashboard of region code (its sub-regions
 // included) over a term: every school's indicators, rolled up per direct
-// sub-region and for the region, schools sorted worst first.
+// sub-region and for the region, schools sorted worst first. It reads the
+// indicator rollup rows (one per school, and the regions' pre-summed rows);
+// a school without a row for the term's range is computed live.
 func BuildDashboard(ctx context.Context, db *gorm.DB, code, termKey, today string) (*Dashboard, error) {
+	return buildDashboard(ctx, db, code, termKey, today, false)
+}
+
+// BuildDashboardRaw is BuildDashboard computed from the area rollups, rows
+// ignored: what the rollup rows must always agree with.
+func BuildDashboardRaw(ctx context.Context, db *gorm.DB, code, termKey, today string) (*Dashboard, error) {
+	return buildDashboard(ctx, db, code, termKey, today, true)
+}
+
+func buildDashboard(ctx context.Context, db *gorm.DB, code, termKey, today string, raw bool) (*Dashboard, error) {
 	region, err := GetRegion(ctx, db, code)
 	if err != nil {
 		return nil, err
@@ -380,11 +420,7 @@ func BuildDashboard(ctx context.Context, db *gorm.DB, code, termKey, today strin
 	if err != nil {
 		return nil, err
 	}
-	vals, err := ComputeIndicators(ctx, db, ids, term.From, term.To)
-	if err != nil {
-		return nil, err
-	}
-	students, err := StudentCounts(ctx, db, ids)
+	vals, students, versions, err := schoolValues(ctx, db, ids, term, raw)
 	if err != nil {
 		return nil, err
 	}
@@ -406,7 +442,13 @@ func BuildDashboard(ctx context.Context, db *gorm.DB, code, termKey, today strin
 		d.Schools = append(d.Schools, si)
 	}
 	SortSchools(d.Schools, "", false)
-	d.Rollup = rollupOf(region.Code, region.Name, d.Defs, d.Schools, nil)
+	var pre map[string]RegionIndicatorRollup
+	if !raw && !hasLiveSources() {
+		if pre, err = regionRollupRows(ctx, db, term); err != nil {
+			return nil, err
+		}
+	}
+	d.Rollup = presummed(pre, versions, region.Code, region.Name, d.Defs, d.Schools, nil)
 	// Direct sub-regions, each with everything below it.
 	var all []Region
 	if err := db.WithContext(ctx).Order("code").Find(&all).Error; err != nil {
@@ -422,7 +464,7 @@ func BuildDashboard(ctx context.Context, db *gorm.DB, code, termKey, today strin
 		if r.ParentCode == nil || *r.ParentCode != code {
 			continue
 		}
-		d.SubRegions = append(d.SubRegions, rollupOf(r.Code, r.Name, d.Defs, d.Schools, func(rc string) bool {
+		d.SubRegions = append(d.SubRegions, presummed(pre, versions, r.Code, r.Name, d.Defs, d.Schools, func(rc string) bool {
 			for c := rc; c != ""; c = parent[c] {
 				if c == r.Code {
 					return true
@@ -437,11 +479,135 @@ func BuildDashboard(ctx context.Context, db *gorm.DB, code, termKey, today strin
 	return d, nil
 }
 
+// schoolValues gives each school's indicators and students over term: from
+// the rollup rows (with their versions), the rest computed live; all live
+// when raw.
+func schoolValues(ctx context.Context, db *gorm.DB, ids []int64, term TermRef, raw bool) (vals map[int64]map[string]float64, students map[int64]float64, versions map[int64]int64, err error) {
+	vals = make(map[int64]map[string]float64, len(ids))
+	students = make(map[int64]float64, len(ids))
+	versions = map[int64]int64{}
+	missing := ids
+	if !raw {
+		var rows map[int64]IndicatorRollup
+		rows, missing, err = SchoolRollups(ctx, db, ids, term)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		// A school still waiting in the outbox has a stale row: computed
+		// live, so a dashboard never lags the writes it can see.
+		dirty, err := DirtySchools(ctx, db)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		for id := range dirty {
+			if _, ok := rows[id]; ok {
+				delete(rows, id)
+				missing = append(missing, id)
+			}
+		}
+		for id, r := range rows {
+			if vals[id], err = r.Values(); err != nil {
+				return nil, nil, nil, fmt.Errorf("indicator rollup of school %d: %w", id, err)
+			}
+			students[id] = float64(r.Students)
+			versions[id] = r.Version
+		}
+	}
+	if !raw && hasLiveSources() && len(missing) < len(ids) {
+		// Sources without tables are not in the rows: computed here.
+		var have []int64
+		for id := range versions {
+			have = append(have, id)
+		}
+		live, err := computeSources(ctx, db, have, term.From, term.To, func(src IndicatorSource) bool { return !trackedSource(src) })
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		for id, m := range live {
+			for k, v := range m {
+				vals[id][k] = v
+			}
+		}
+	}
+	if len(missing) == 0 {
+		return vals, students, versions, nil
+	}
+	live, err := ComputeIndicators(ctx, db, missing, term.From, term.To)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var n map[int64]float64
+	if raw {
+		var c map[int64]int64
+		c, err = studentCountsOf(ctx, db, missing)
+		n = make(map[int64]float64, len(c))
+		for id, x := range c {
+			n[id] = float64(x)
+		}
+	} else {
+		n, err = StudentCounts(ctx, db, missing)
+	}
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for _, id := range missing {
+		vals[id], students[id] = live[id], n[id]
+	}
+	return vals, students, versions, nil
+}
+
+// regionRollupRows reads the regions' pre-summed rows of term's range.
+func regionRollupRows(ctx context.Context, db *gorm.DB, term TermRef) (map[string]RegionIndicatorRollup, error) {
+	var rows []RegionIndicatorRollup
+	if err := db.WithContext(ctx).Where("period = ? AND from_date = ? AND to_date = ?", term.Key, term.From, term.To).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make(map[string]RegionIndicatorRollup, len(rows))
+	for _, r := range rows {
+		out[r.RegionCode] = r
+	}
+	return out, nil
+}
+
+// presummed is the region's rollup: its pre-summed row when that row was
+// summed from exactly the school rows the dashboard read (same schools, no
+// newer version), else summed here from the schools' lines.
+func presummed(pre map[string]RegionIndicatorRollup, versions map[int64]int64, code, name string, defs []IndicatorDef, schools []SchoolIndicators, in func(regionCode string) bool) RegionRollup {
+	if row, ok := pre[code]; ok {
+		n, top, fromRows := 0, int64(0), true
+		var students int64
+		for _, s := range schools {
+			if in != nil && !in(s.RegionCode) {
+				continue
+			}
+			n++
+			students += s.Students
+			v, ok := versions[s.ID]
+			if !ok {
+				fromRows = false
+				break
+			}
+			top = max(top, v)
+		}
+		if fromRows && n == row.Schools && top == row.Version && students == row.Students {
+			if vals, err := decodeVals(row.Vals); err == nil {
+				return RegionRollup{Code: code, Name: name, Schools: n, Students: students, Indicators: vals}
+			}
+		}
+	}
+	return rollupOf(code, name, defs, schools, in)
+}
+
+// rollupOf sums the schools' lines in school id order (the order the
+// pre-summed rows use, so both give the same floating-point sums).
 func rollupOf(code, name string, defs []IndicatorDef, schools []SchoolIndicators, in func(regionCode string) bool) RegionRollup {
 	var values []map[string]float64
 	var weights []float64
 	r := RegionRollup{Code: code, Name: name}
-	for _, s := range schools {
+	byID := make([]SchoolIndicators, len(schools))
+	copy(byID, schools)
+	sort.Slice(byID, func(i, j int) bool { return byID[i].ID < byID[j].ID })
+	for _, s := range byID {
 		if in != nil && !in(s.RegionCode) {
 			continue
 		}
@@ -553,6 +719,24 @@ func Groups(defs []IndicatorDef) []string {
 		}
 	}
 	return out
+}
+
+// ResolveRegionTerm is the term a dashboard of region code shows for key
+// (empty: the current one) on day today.
+func ResolveRegionTerm(ctx context.Context, db *gorm.DB, code, key, today string) (TermRef, error) {
+	codes, err := SubRegionCodes(ctx, db, code)
+	if err != nil {
+		return TermRef{}, err
+	}
+	schools, err := SchoolsInRegions(ctx, db, codes)
+	if err != nil {
+		return TermRef{}, err
+	}
+	ids := make([]int64, len(schools))
+	for i, s := range schools {
+		ids[i] = s.ID
+	}
+	return ResolveTerm(ctx, db, ids, key, today)
 }
 
 // ValidateAlertRules checks a region's alert rules: each well formed, on a

@@ -2,7 +2,10 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -141,13 +144,52 @@ type TeachingAssignment struct {
 	SubjectID int64 `json:"subject_id"`
 }
 
-// GetSchool loads a school by id.
+// GetSchool loads a school by id. Schools are written once (the admin
+// creates them; nothing updates a school row), so a school read outside a
+// transaction is kept for the life of the process: every request of a
+// school's staff needs it for the authorization chain and the settings
+// chain (issue 12: the save path). A future update path must call
+// forgetImmutable.
 func GetSchool(ctx context.Context, db *gorm.DB, id int64) (*School, error) {
+	key, cached := immutableKey(db, "school", id)
+	if cached {
+		if v, ok := immutableCache.Load(key); ok {
+			s := v.(School)
+			return &s, nil
+		}
+	}
 	var s School
 	if err := db.WithContext(ctx).First(&s, id).Error; err != nil {
 		return nil, NotFoundIf(err)
 	}
+	if cached {
+		immutableCache.Store(key, s)
+	}
 	return &s, nil
+}
+
+// immutableCache holds rows that are never updated (schools, region
+// paths), per database.
+var immutableCache sync.Map
+
+type immutableCacheKey struct {
+	db   *sql.DB
+	kind string
+	id   any
+}
+
+// immutableKey is the cache key of a row, and whether db may use the
+// cache: not inside a transaction (which may have just created the row and
+// roll back).
+func immutableKey(db *gorm.DB, kind string, id any) (immutableCacheKey, bool) {
+	if _, inTx := db.Statement.ConnPool.(gorm.TxCommitter); inTx {
+		return immutableCacheKey{}, false
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return immutableCacheKey{}, false
+	}
+	return immutableCacheKey{sqlDB, kind, id}, true
 }
 
 // GetClass loads a class by id.
@@ -169,7 +211,22 @@ func GetRegion(ctx context.Context, db *gorm.DB, code string) (*Region, error) {
 }
 
 // RegionPath is the codes from region code up to the root (code first).
+// Regions are written once, like schools: the path is kept (GetSchool).
 func RegionPath(ctx context.Context, db *gorm.DB, code string) ([]string, error) {
+	key, cached := immutableKey(db, "region_path", code)
+	if cached {
+		if v, ok := immutableCache.Load(key); ok {
+			return slices.Clone(v.([]string)), nil
+		}
+	}
+	path, err := regionPath(ctx, db, code)
+	if err == nil && cached {
+		immutableCache.Store(key, slices.Clone(path))
+	}
+	return path, err
+}
+
+func regionPath(ctx context.Context, db *gorm.DB, code string) ([]string, error) {
 	var path []string
 	for code != "" && len(path) < 8 {
 		var r Region

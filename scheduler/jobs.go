@@ -18,6 +18,7 @@ const (
 	JobAlertEvaluation   = "alert_evaluation"
 	JobHomeworkReminders = "homework_reminders"
 	JobDailyReminders    = "daily_reminders"
+	JobSchoolYearParts   = "school_year_partitions"
 )
 
 // BureauJobs are the bureau monitoring jobs (times in the scheduler's
@@ -74,6 +75,22 @@ func BureauJobs(db *gorm.DB) []Job {
 				}
 				n, err := models.AddReminders(ctx, db, rs)
 				return fmt.Sprintf("sent %d", n), err
+			}},
+	}
+	for i := range jobs {
+		jobs[i].Def = jobs[i].Daily.Def()
+	}
+	return jobs
+}
+
+// StorageJobs keep the storage in shape: the school-year partitions of
+// this year and the next (PostgreSQL; nothing on SQLite), daily at 02:00.
+func StorageJobs(db *gorm.DB) []Job {
+	jobs := []Job{
+		{Name: JobSchoolYearParts, Daily: &DailyAt{Hour: 2, Minute: 0}, Period: DayPeriod,
+			Run: func(ctx context.Context, now time.Time, period string) (string, error) {
+				made, err := models.EnsureSchoolYearPartitions(ctx, db, period)
+				return fmt.Sprintf("created %v", made), err
 			}},
 	}
 	for i := range jobs {

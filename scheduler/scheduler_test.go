@@ -153,3 +153,12 @@ func TestOneRunPerPeriodAcrossReplicas(t *testing.T) {
 	}
 	t.Logf("runs per replica: %v (%d periods, %d after the leader's session was killed)", replicas, len(rows), after)
 }
+
+// Every storage job has a schedule gocron can take (a Def from its DailyAt).
+func TestStorageJobsHaveSchedules(t *testing.T) {
+	for _, j := range scheduler.StorageJobs(nil) {
+		if j.Def == nil || j.Daily == nil {
+			t.Errorf("%s has no schedule", j.Name)
+		}
+	}
+}

@@ -227,11 +227,14 @@ func seedEnrollmentsAndAttendance(ctx context.Context, db *gorm.DB, d *District,
 		days = 15 // three weeks of attendance
 	}
 	from := shiftDays(d.Opts.Today, -days*7/5)
-	return models.Tx(ctx, db, func(tx *gorm.DB) error {
-		if len(rows) > 0 {
-			if err := tx.CreateInBatches(&rows, 500).Error; err != nil {
-				return err
-			}
+	write := func(tx *gorm.DB) error {
+		er := make([][]any, len(rows))
+		for i, e := range rows {
+			er[i] = []any{e.SchoolID, e.ProgramID, e.StudentID, e.Status, e.Position, e.RequestedBy, e.CreatedAt, e.UpdatedAt}
+		}
+		if err := bulkInsert(ctx, tx, "enrollments", []string{"school_id", "program_id", "student_id", "status", "position",
+			"requested_by", "created_at", "updated_at"}, er); err != nil {
+			return err
 		}
 		byProgram := map[int64][]int64{}
 		for _, r := range rows {
@@ -249,60 +252,95 @@ func seedEnrollmentsAndAttendance(ctx context.Context, db *gorm.DB, d *District,
 		if err := tx.Where("school_id = ? AND date >= ? AND date < ?", sc.ID, from, d.Opts.Today).Order("id").Find(&sessions).Error; err != nil {
 			return err
 		}
-		var marks []models.SessionAttendance
+		var marks [][]any
+		var cancelled []int64
+		var counts []sessionCounts
 		dates := map[string]bool{}
 		for i, s := range sessions {
 			dates[s.Date] = true
 			if i%37 == 5 { // now and then a session is cancelled (weather, events)
-				if err := tx.Model(&models.ProgramSession{}).Where("id = ?", s.ID).Updates(map[string]any{"status": models.SessionCancelled, "cancel_reason": "天气原因"}).Error; err != nil {
-					return err
-				}
+				cancelled = append(cancelled, s.ID)
 				continue
 			}
-			var pr, ab, ex int
+			c := sessionCounts{id: s.ID}
 			for _, sid := range byProgram[s.ProgramID] {
 				status := models.AttPresent
 				switch r := d.Rand.IntN(100); {
 				case r < 4:
 					status = models.AttAbsent
-					ab++
+					c.absent++
 				case r < 9:
 					status = models.AttExcused
-					ex++
+					c.excused++
 				default:
-					pr++
+					c.present++
 				}
-				marks = append(marks, models.SessionAttendance{SchoolID: sc.ID, SessionID: s.ID, StudentID: sid, Status: status, MarkedBy: s.InstructorID, MarkedAt: now})
+				marks = append(marks, []any{sc.ID, s.ID, sid, status, s.InstructorID, now})
 			}
-			if err := tx.Model(&models.ProgramSession{}).Where("id = ?", s.ID).Updates(map[string]any{"present_count": pr, "absent_count": ab,
-				"excused_count": ex, "marked_at": now}).Error; err != nil {
+			counts = append(counts, c)
+		}
+		if len(cancelled) > 0 {
+			if err := tx.Model(&models.ProgramSession{}).Where("id IN ?", cancelled).Updates(map[string]any{"status": models.SessionCancelled, "cancel_reason": "天气原因"}).Error; err != nil {
 				return err
 			}
 		}
-		// Plain multi-row INSERTs: gorm's per-row reflection would double the seeding time.
-		for i := 0; i < len(marks); i += 500 {
-			batch := marks[i:min(i+500, len(marks))]
-			var sb strings.Builder
-			args := make([]any, 0, len(batch)*6)
-			sb.WriteString("INSERT INTO session_attendance (school_id, session_id, student_id, status, marked_by, marked_at) VALUES ")
-			for j, m := range batch {
-				if j > 0 {
-					sb.WriteString(",")
-				}
-				sb.WriteString("(?,?,?,?,?,?)")
-				args = append(args, m.SchoolID, m.SessionID, m.StudentID, m.Status, m.MarkedBy, m.MarkedAt)
-			}
-			if err := tx.Exec(sb.String(), args...).Error; err != nil {
-				return err
-			}
+		if err := markSessions(tx, counts, now); err != nil {
+			return err
 		}
-		for _, date := range sortedDates(dates) {
-			if err := models.RefreshDailyRollup(ctx, tx, sc.ID, date); err != nil {
+		if err := bulkInsert(ctx, tx, "session_attendance", []string{"school_id", "session_id", "student_id", "status", "marked_by", "marked_at"}, marks); err != nil {
+			return err
+		}
+		if len(dates) > 0 {
+			// The daily rollups of every date at once, as RefreshDailyRollup
+			// counts them one date at a time.
+			if err := tx.Exec(`INSERT INTO as_daily_rollups (school_id, date, sessions_held, sessions_cancelled, present, absent, excused)
+				SELECT school_id, date,
+					SUM(CASE WHEN status = 'scheduled' AND marked_at IS NOT NULL THEN 1 ELSE 0 END),
+					SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END),
+					SUM(CASE WHEN status = 'scheduled' THEN present_count ELSE 0 END),
+					SUM(CASE WHEN status = 'scheduled' THEN absent_count ELSE 0 END),
+					SUM(CASE WHEN status = 'scheduled' THEN excused_count ELSE 0 END)
+				FROM program_sessions WHERE school_id = ? AND date IN ? GROUP BY school_id, date
+				ON CONFLICT (school_id, date) DO UPDATE SET sessions_held = excluded.sessions_held,
+					sessions_cancelled = excluded.sessions_cancelled, present = excluded.present, absent = excluded.absent, excused = excluded.excused`,
+				sc.ID, sortedDates(dates)).Error; err != nil {
 				return err
 			}
 		}
 		return models.RefreshTermRollup(ctx, tx, sc.ID, term.ID)
-	})
+	}
+	if models.DialectOf(db) == models.Postgres {
+		return write(db) // COPY needs its own connection, outside a transaction
+	}
+	return models.Tx(ctx, db, write)
+}
+
+type sessionCounts struct {
+	id                       int64
+	present, absent, excused int
+}
+
+// markSessions sets the counts of many held sessions in a few statements.
+func markSessions(tx *gorm.DB, counts []sessionCounts, at time.Time) error {
+	for i := 0; i < len(counts); i += 200 {
+		batch := counts[i:min(i+200, len(counts))]
+		var sb strings.Builder
+		args := make([]any, 0, len(batch)*4+1)
+		sb.WriteString("WITH v(id, p, a, e) AS (VALUES ")
+		for j, c := range batch {
+			if j > 0 {
+				sb.WriteByte(',')
+			}
+			sb.WriteString("(CAST(? AS BIGINT), CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS INTEGER))")
+			args = append(args, c.id, c.present, c.absent, c.excused)
+		}
+		sb.WriteString(") UPDATE program_sessions SET present_count = v.p, absent_count = v.a, excused_count = v.e, marked_at = ? FROM v WHERE program_sessions.id = v.id")
+		args = append(args, at)
+		if err := tx.Exec(sb.String(), args...).Error; err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func shiftDays(date string, n int) string {

@@ -13,13 +13,9 @@ import (
 
 func init() { RegisterArea(seedHomework) }
 
-// homeworkBatch is how many rows go into one INSERT on PostgreSQL. The
-// pure-Go SQLite driver binds parameters in time quadratic in their number,
-// so it gets small batches (sqliteBatch).
-const (
-	homeworkBatch = 1000
-	sqliteBatch   = 25
-)
+// homeworkBatch: rows are buffered up to five times this per table, then
+// written in one COPY (PostgreSQL) or a run of multi-row INSERTs (SQLite).
+const homeworkBatch = 2000
 
 // Main subjects that set written homework, by band.
 var writtenSubjects = map[string][]string{
@@ -46,6 +42,10 @@ var homeworkTitles = map[string][]string{
 // the last D school days instead (the scale generator): rows go in batches,
 // rollups are computed in Go, nothing is read back per row.
 func seedHomework(ctx context.Context, db *gorm.DB, d *District) error {
+	if models.DialectOf(db) == models.Postgres {
+		// COPY runs on a connection of its own, outside any transaction.
+		return seedHomeworkTx(ctx, db.WithContext(ctx), d)
+	}
 	// One transaction: on SQLite a commit per batch costs more than the rows.
 	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return seedHomeworkTx(ctx, tx, d) })
 }
@@ -89,10 +89,7 @@ func seedHomeworkTx(ctx context.Context, db *gorm.DB, d *District) error {
 	if err := models.PutSetting(ctx, db, 0, policies.RegionDomain(demoCity), models.SettingHomeworkTakeHome, limits.TakeHome); err != nil {
 		return err
 	}
-	w := &homeworkWriter{db: db, batch: homeworkBatch}
-	if models.DialectOf(db) == models.SQLite {
-		w.batch = sqliteBatch
-	}
+	w := &homeworkWriter{db: db}
 	for si, sc := range d.Schools {
 		days, err := seedDays(ctx, db, d, sc.ID)
 		if err != nil {
@@ -209,7 +206,6 @@ const demoCity = "210900"
 // homeworkWriter buffers rows and writes them in batches.
 type homeworkWriter struct {
 	db       *gorm.DB
-	batch    int
 	items    []models.HomeworkItem
 	loads    []models.ClassDayLoad
 	feedback []models.HomeworkFeedback
@@ -222,15 +218,33 @@ func (w *homeworkWriter) flush(all bool) error {
 	if !all && len(w.items) < 5*homeworkBatch && len(w.loads) < 5*homeworkBatch && len(w.feedback) < 5*homeworkBatch {
 		return nil
 	}
-	if len(w.items) > 0 {
-		if err := w.db.CreateInBatches(&w.items, w.batch).Error; err != nil {
-			return fmt.Errorf("homework items: %w", err)
-		}
+	ctx := w.db.Statement.Context
+	// Item ids are reserved up front: feedback on an item points at it.
+	first, err := reserveIDs(ctx, w.db, "homework_items", len(w.items))
+	if err != nil {
+		return err
 	}
-	if len(w.loads) > 0 {
-		if err := w.db.CreateInBatches(&w.loads, w.batch).Error; err != nil {
-			return fmt.Errorf("class day loads: %w", err)
-		}
+	rows := make([][]any, len(w.items))
+	for i := range w.items {
+		it := &w.items[i]
+		it.ID = first + int64(i)
+		rows[i] = []any{it.ID, it.SchoolID, it.ClassID, it.SubjectID, it.TeacherID, it.Date, it.DueDate, it.Title, it.Details, it.Minutes,
+			it.Kind, it.Layer, it.InSchool, it.Counted, it.Status, it.CreatedAt, it.UpdatedAt}
+	}
+	if err := bulkInsert(ctx, w.db, "homework_items", []string{"id", "school_id", "class_id", "subject_id", "teacher_id", "date", "due_date",
+		"title", "details", "minutes", "kind", "layer", "in_school", "counted", "status", "created_at", "updated_at"}, rows); err != nil {
+		return err
+	}
+	rows = make([][]any, len(w.loads))
+	for i, l := range w.loads {
+		rows[i] = []any{l.SchoolID, l.ClassID, l.Grade, l.Date, l.TotalMinutes, l.AllMinutes, l.CapMinutes, l.ItemCount, l.RefusedCount,
+			l.FeedbackCount, l.FeedbackActualMinutes, l.FeedbackEstimatedMinutes, l.BedtimeStops, l.TakeHomeMinutes, l.BudgetMinutes,
+			l.FeedbackStudents, l.ReportedWritten, l.ReportedLonger, l.UpdatedAt}
+	}
+	if err := bulkInsert(ctx, w.db, "class_day_loads", []string{"school_id", "class_id", "grade", "date", "total_minutes", "all_minutes",
+		"cap_minutes", "item_count", "refused_count", "feedback_count", "feedback_actual_minutes", "feedback_estimated_minutes",
+		"bedtime_stops", "take_home_minutes", "budget_minutes", "feedback_students", "reported_written", "reported_longer", "updated_at"}, rows); err != nil {
+		return err
 	}
 	for i, idx := range w.feedbackItem {
 		if idx >= 0 {
@@ -238,10 +252,14 @@ func (w *homeworkWriter) flush(all bool) error {
 			w.feedback[i].ItemID = &id
 		}
 	}
-	if len(w.feedback) > 0 {
-		if err := w.db.CreateInBatches(&w.feedback, w.batch).Error; err != nil {
-			return fmt.Errorf("homework feedback: %w", err)
-		}
+	rows = make([][]any, len(w.feedback))
+	for i, f := range w.feedback {
+		rows[i] = []any{f.SchoolID, f.ClassID, f.StudentID, f.GuardianID, f.ItemID, f.Date, f.ActualMinutes, f.EstimatedMinutes,
+			f.StoppedAtBedtime, f.ReallyWritten, f.TookLonger, f.CreatedAt, f.UpdatedAt}
+	}
+	if err := bulkInsert(ctx, w.db, "homework_feedbacks", []string{"school_id", "class_id", "student_id", "guardian_id", "item_id", "date",
+		"actual_minutes", "estimated_minutes", "stopped_at_bedtime", "really_written", "took_longer", "created_at", "updated_at"}, rows); err != nil {
+		return err
 	}
 	w.items, w.loads, w.feedback, w.feedbackItem = w.items[:0], w.loads[:0], w.feedback[:0], w.feedbackItem[:0]
 	return nil

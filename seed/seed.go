@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"time"
 
@@ -40,6 +41,7 @@ type District struct {
 	Teachers map[int64][]int64        // school id → teacher user ids
 	Accounts []Account
 	Subjects map[string]models.Subject // by Chinese name
+	BulkRows int64                     // rows written in bulk (COPY or batched INSERT)
 	hash     string
 }
 
@@ -139,21 +141,29 @@ func build(ctx context.Context, db *gorm.DB, az *models.Authorizer, opts Options
 			plan[i].StudentsPerClass = opts.StudentsPerClass
 		}
 	}
+	// The bar counts the rows written in bulk and shows their rate.
 	var bar *progressbar.ProgressBar
+	startRows := rowsWritten.Load()
 	if opts.Progress != nil {
-		bar = progressbar.NewOptions(len(plan)+len(areaSeeders), progressbar.OptionSetWriter(opts.Progress),
-			progressbar.OptionSetDescription("seeding"), progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
+		bar = progressbar.NewOptions64(-1, progressbar.OptionSetWriter(opts.Progress),
+			progressbar.OptionSetDescription("seeding"), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("rows"), progressbar.OptionThrottle(250*time.Millisecond), progressbar.OptionClearOnFinish())
+		progress = func(n int64) { _ = bar.Add64(n) }
+		defer func() { progress = nil }()
+	}
+	describe := func(format string, args ...any) {
+		if bar != nil {
+			bar.Describe(fmt.Sprintf(format, args...))
+		}
 	}
 	var grants [][]string
 	for i, sp := range plan {
-		g, err := d.school(db, i, sp)
+		describe("schools %d/%d", i+1, len(plan))
+		g, err := d.school(ctx, db, i, sp)
 		if err != nil {
 			return nil, fmt.Errorf("school %s: %w", sp.Name, err)
 		}
 		grants = append(grants, g...)
-		if bar != nil {
-			bar.Add(1)
-		}
 	}
 	og, err := d.officials(db)
 	if err != nil {
@@ -163,29 +173,64 @@ func build(ctx context.Context, db *gorm.DB, az *models.Authorizer, opts Options
 	if err := az.SyncDefaultPolicy(); err != nil {
 		return nil, err
 	}
-	for i := 0; i < len(grants); i += 1000 {
-		end := min(i+1000, len(grants))
-		if _, err := az.E.AddGroupingPolicies(grants[i:end]); err != nil {
+	// Grants go straight into casbin_rule in bulk, then the enforcer reloads:
+	// adding them one by one through the enforcer costs a statement each.
+	seen := map[[3]string]bool{}
+	rows := make([][]any, 0, len(grants))
+	for _, g := range grants {
+		k := [3]string{g[0], g[1], g[2]}
+		if !seen[k] {
+			seen[k] = true
+			rows = append(rows, []any{"g", g[0], g[1], g[2], "", "", ""})
+		}
+	}
+	if err := bulkInsert(ctx, db, "casbin_rule", []string{"ptype", "v0", "v1", "v2", "v3", "v4", "v5"}, rows); err != nil {
+		return nil, fmt.Errorf("grants: %w", err)
+	}
+	if err := az.Reload(); err != nil {
+		return nil, fmt.Errorf("grants: %w", err)
+	}
+	if az.Watcher != nil { // other replicas reload too
+		if err := az.Watcher.Update(); err != nil {
 			return nil, fmt.Errorf("grants: %w", err)
 		}
 	}
-	for _, fn := range areaSeeders {
+	for i, fn := range areaSeeders {
+		describe("areas %d/%d", i+1, len(areaSeeders))
+		t0 := time.Now()
 		if err := fn(ctx, db, d); err != nil {
 			return nil, err
 		}
-		if bar != nil {
-			bar.Add(1)
-		}
+		slog.Debug("seed area", "n", i+1, "ms", time.Since(t0).Milliseconds())
 	}
 	for _, fn := range finalSeeders {
 		if err := fn(ctx, db, d); err != nil {
 			return nil, err
 		}
 	}
+	describe("indicator rollups")
+	if err := buildRollups(ctx, db, opts.Today); err != nil {
+		return nil, err
+	}
 	if bar != nil {
 		bar.Finish()
 	}
+	d.BulkRows = rowsWritten.Load() - startRows
 	return d, nil
+}
+
+// buildRollups computes every school's indicator rollup rows from the area
+// rollups in a few set-based statements, then drops the outbox entries the
+// bulk load left (the rebuild covers them).
+func buildRollups(ctx context.Context, db *gorm.DB, today string) error {
+	var last int64
+	if err := db.Model(&models.IndicatorOutboxEntry{}).Select("COALESCE(MAX(id), 0)").Scan(&last).Error; err != nil {
+		return err
+	}
+	if _, err := models.RebuildIndicatorRollups(ctx, db, nil, "", "", today); err != nil {
+		return fmt.Errorf("indicator rollups: %w", err)
+	}
+	return db.Where("id <= ?", last).Delete(&models.IndicatorOutboxEntry{}).Error
 }
 
 func shanghai() *time.Location {
@@ -254,7 +299,7 @@ func scaledSchools(n int) []schoolPlan {
 
 // school creates one school with its term, classes, staff, students and
 // guardians, and returns the Casbin grants to add.
-func (d *District) school(db *gorm.DB, idx int, sp schoolPlan) ([][]string, error) {
+func (d *District) school(ctx context.Context, db *gorm.DB, idx int, sp schoolPlan) ([][]string, error) {
 	sc := models.School{RegionCode: sp.Region, Name: sp.Name, Stage: sp.Stage, Code: fmt.Sprintf("21%08d", 9000000+idx*7+1),
 		OffWorkTime: "17:30", TimeZone: "Asia/Shanghai"}
 	if err := db.Create(&sc).Error; err != nil {
@@ -275,13 +320,24 @@ func (d *District) school(db *gorm.DB, idx int, sp schoolPlan) ([][]string, erro
 	}
 	dom := policies.SchoolDomain(sc.ID)
 	var grants [][]string
+	// Users get ids from blocks reserved up front and are written in bulk.
+	ids := &idBlock{table: "users"}
+	now := time.Now().UTC()
+	var users [][]any
 	user := func(username, name, role string) (*models.User, error) {
-		u := models.User{Username: username, DisplayName: name, PasswordHash: d.hash, SchoolID: &sc.ID}
-		if err := db.Create(&u).Error; err != nil {
+		id, err := ids.next(ctx, db)
+		if err != nil {
 			return nil, err
 		}
+		u := models.User{ID: id, Username: username, DisplayName: name, PasswordHash: d.hash, SchoolID: &sc.ID}
+		users = append(users, []any{u.ID, u.Username, u.DisplayName, u.PasswordHash, sc.ID, false, now, now})
 		grants = append(grants, []string{policies.UserSubject(u.ID), role, dom})
 		return &u, nil
+	}
+	writeUsers := func() error {
+		err := bulkInsert(ctx, db, "users", userCols, users)
+		users = users[:0]
+		return err
 	}
 	key := sp.Key
 	if key == "" {
@@ -301,16 +357,11 @@ func (d *District) school(db *gorm.DB, idx int, sp schoolPlan) ([][]string, erro
 	}
 	// Classes, each with a head teacher (who also teaches 语文 there).
 	var classes []models.Class
-	heads := map[int64]int64{}
 	for _, g := range sc.Grades() {
 		for n := 1; n <= sp.ClassesPerGrade; n++ {
 			classes = append(classes, models.Class{SchoolID: sc.ID, Grade: g, Number: n, Name: fmt.Sprintf("%d年级%d班", g, n)})
 		}
 	}
-	if err := db.Create(&classes).Error; err != nil {
-		return nil, err
-	}
-	var assignments []models.TeachingAssignment
 	for i := range classes {
 		cl := &classes[i]
 		uname := fmt.Sprintf("head.%s.%d-%d", key, cl.Grade, cl.Number)
@@ -323,15 +374,20 @@ func (d *District) school(db *gorm.DB, idx int, sp schoolPlan) ([][]string, erro
 		}
 		grants = append(grants, []string{policies.UserSubject(h.ID), policies.RoleTeacher, dom})
 		cl.HeadTeacherID = &h.ID
-		heads[cl.ID] = h.ID
-		if err := db.Model(cl).Update("head_teacher_id", h.ID).Error; err != nil {
-			return nil, err
-		}
-		assignments = append(assignments, models.TeachingAssignment{SchoolID: sc.ID, TeacherID: h.ID, ClassID: cl.ID, SubjectID: d.Subjects["语文"].ID})
 		d.Teachers[sc.ID] = append(d.Teachers[sc.ID], h.ID)
 		if uname == "head.hz1" {
 			d.Accounts = append(d.Accounts, Account{uname, policies.RoleHeadTeacher, sc.Name, "4-1"})
 		}
+	}
+	if err := writeUsers(); err != nil {
+		return nil, err
+	}
+	if err := db.Create(&classes).Error; err != nil {
+		return nil, err
+	}
+	var assignments []models.TeachingAssignment
+	for _, cl := range classes {
+		assignments = append(assignments, models.TeachingAssignment{SchoolID: sc.ID, TeacherID: *cl.HeadTeacherID, ClassID: cl.ID, SubjectID: d.Subjects["语文"].ID})
 	}
 	d.Classes[sc.ID] = classes
 	// Subject teachers: one per subject per band of three grades; at hz1,
@@ -370,10 +426,17 @@ func (d *District) school(db *gorm.DB, idx int, sp schoolPlan) ([][]string, erro
 			assignments = append(assignments, models.TeachingAssignment{SchoolID: sc.ID, TeacherID: tid, ClassID: cl.ID, SubjectID: d.Subjects[subj].ID})
 		}
 	}
-	if err := db.CreateInBatches(&assignments, 500).Error; err != nil {
+	if err := writeUsers(); err != nil {
 		return nil, err
 	}
-	// Students and one guardian account each.
+	rows := make([][]any, len(assignments))
+	for i, a := range assignments {
+		rows[i] = []any{a.SchoolID, a.TeacherID, a.ClassID, a.SubjectID}
+	}
+	if err := bulkInsert(ctx, db, "teaching_assignments", []string{"school_id", "teacher_id", "class_id", "subject_id"}, rows); err != nil {
+		return nil, err
+	}
+	// Students and one guardian account each, ids reserved in one block.
 	groups := []string{"", "", "", "", "", "dual_working", "dual_working", "left_behind", "migrant", ""}
 	var students []models.Student
 	for _, cl := range classes {
@@ -383,35 +446,71 @@ func (d *District) school(db *gorm.DB, idx int, sp schoolPlan) ([][]string, erro
 				PriorityGroups: groups[d.Rand.IntN(len(groups))]})
 		}
 	}
-	if err := db.CreateInBatches(&students, 500).Error; err != nil {
+	firstStudent, err := reserveIDs(ctx, db, "students", len(students))
+	if err != nil {
 		return nil, err
 	}
-	parents := make([]models.User, len(students))
+	firstParent, err := reserveIDs(ctx, db, "users", len(students))
+	if err != nil {
+		return nil, err
+	}
+	rows = make([][]any, len(students))
+	for i := range students {
+		st := &students[i]
+		st.ID = firstStudent + int64(i)
+		rows[i] = []any{st.ID, st.SchoolID, st.ClassID, st.Name, st.StudentNo, st.Gender, st.PriorityGroups}
+	}
+	if err := bulkInsert(ctx, db, "students", []string{"id", "school_id", "class_id", "name", "student_no", "gender", "priority_groups"}, rows); err != nil {
+		return nil, err
+	}
+	parentNames := make([]string, len(students))
 	for i, st := range students {
-		uname := "parent." + st.StudentNo
-		parents[i] = models.User{Username: uname, DisplayName: st.Name + "家长", PasswordHash: d.hash, SchoolID: &sc.ID}
+		parentNames[i] = "parent." + st.StudentNo
 	}
 	if sp.Key == "hz1" {
 		for i, st := range students {
 			if cl := classByID(classes, st.ClassID); cl.Grade == 4 && cl.Number == 1 {
-				parents[i].Username = "parent.hz1"
+				parentNames[i] = "parent.hz1"
 				d.Accounts = append(d.Accounts, Account{"parent.hz1", policies.RoleParent, sc.Name, st.Name + " (4-1)"})
 				break
 			}
 		}
 	}
-	if err := db.CreateInBatches(&parents, 500).Error; err != nil {
+	rows = make([][]any, len(students))
+	links := make([][]any, len(students))
+	for i, st := range students {
+		pid := firstParent + int64(i)
+		rows[i] = []any{pid, parentNames[i], st.Name + "家长", d.hash, sc.ID, false, now, now}
+		links[i] = []any{sc.ID, pid, st.ID, []string{"父亲", "母亲"}[d.Rand.IntN(2)]}
+		grants = append(grants, []string{policies.UserSubject(pid), policies.RoleParent, dom})
+	}
+	if err := bulkInsert(ctx, db, "users", userCols, rows); err != nil {
 		return nil, err
 	}
-	links := make([]models.Guardian, len(students))
-	for i, st := range students {
-		links[i] = models.Guardian{SchoolID: sc.ID, UserID: parents[i].ID, StudentID: st.ID, Relation: []string{"父亲", "母亲"}[d.Rand.IntN(2)]}
-		grants = append(grants, []string{policies.UserSubject(parents[i].ID), policies.RoleParent, dom})
-	}
-	if err := db.CreateInBatches(&links, 500).Error; err != nil {
+	if err := bulkInsert(ctx, db, "guardians", []string{"school_id", "user_id", "student_id", "relation"}, links); err != nil {
 		return nil, err
 	}
 	return grants, nil
+}
+
+var userCols = []string{"id", "username", "display_name", "password_hash", "school_id", "disabled", "created_at", "updated_at"}
+
+// idBlock hands out ids of a table from blocks reserved 64 at a time.
+type idBlock struct {
+	table      string
+	next_, end int64
+}
+
+func (b *idBlock) next(ctx context.Context, db *gorm.DB) (int64, error) {
+	if b.next_ == b.end {
+		first, err := reserveIDs(ctx, db, b.table, 64)
+		if err != nil {
+			return 0, err
+		}
+		b.next_, b.end = first, first+64
+	}
+	b.next_++
+	return b.next_ - 1, nil
 }
 
 func classByID(cs []models.Class, id int64) models.Class {

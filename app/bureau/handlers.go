@@ -5,5 +5,6 @@ import "jianfu/app"
 // handlers are the bureau area's HTTP handlers over the kernel's dependencies.
 type handlers struct {
 	app.Deps
-	r app.Router
+	r          app.Router
+	dashboards *dashboardCache
 }

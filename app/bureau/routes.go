@@ -20,7 +20,7 @@ import (
 // Routes registers the bureau area with the server: its routes, each with
 // its declared permission, and its home tiles.
 func Routes(r app.Router, d app.Deps) {
-	s := &handlers{Deps: d, r: r}
+	s := &handlers{Deps: d, r: r, dashboards: newDashboardCache()}
 	homeLinks(r)
 	s.bureauRoutes()
 }
@@ -113,14 +113,6 @@ const complaintKey = "jianfu.complaint"
 func complaintOf(c echo.Context) *models.Complaint {
 	cp, _ := c.Get(complaintKey).(*models.Complaint)
 	return cp
-}
-
-func (s *handlers) apiDashboard(c echo.Context) error {
-	d, err := s.dashboard(c)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, d)
 }
 
 type trendResponse struct {

@@ -12,26 +12,16 @@ import (
 	"jianfu/policies"
 )
 
-// dashboard builds the region dashboard with the request's term and sort.
+// dashboard gives the region dashboard with the request's term and sort,
+// from the shared cache (read on the replica when there is one). The
+// result is the caller's to read, not to change.
 func (s *handlers) dashboard(c echo.Context) (_ *models.Dashboard, err error) {
 	defer models.Wrap(&err, "bureau.dashboard")
-	d, err := models.BuildDashboard(c.Request().Context(), s.DB, c.Param("code"), c.QueryParam("term"), s.Today(nil))
+	e, err := s.dashboards.get(c.Request().Context(), s, dashKey{c.Param("code"), c.QueryParam("term"), s.Today(nil)})
 	if err != nil {
 		return nil, err
 	}
-	if key := c.QueryParam("sort"); key != "" {
-		hib := false
-		if def, ok := models.FindDef(d.Defs, key); ok {
-			hib = def.HigherIsBetter
-		} else if key != "name" && key != "score" {
-			return nil, models.Invalid("bureau.sort_unknown", map[string]any{"Key": key})
-		}
-		if c.QueryParam("order") == "best" {
-			hib = !hib
-		}
-		models.SortSchools(d.Schools, key, hib)
-	}
-	return d, nil
+	return sorted(c, e.d)
 }
 
 func (s *handlers) regionSchoolIDs(c echo.Context) (_ []int64, err error) {
