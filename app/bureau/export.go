@@ -59,10 +59,10 @@ func indicatorHeader(tr *views.Translator, def models.IndicatorDef) string {
 }
 
 // csvValue is an indicator's value as the CSV shows it: percentages as
-// percent (the column says %), the rest as they are.
+// exact percent values under a 「（%）」 header (percentText), the rest as they are.
 func csvValue(def models.IndicatorDef, v float64) string {
 	if def.Unit == "pct" {
-		return strconv.FormatFloat(math.Round(v*100*100)/100, 'f', -1, 64)
+		return percentText(v)
 	}
 	return strconv.FormatFloat(v, 'f', -1, 64)
 }
@@ -305,13 +305,9 @@ func (s *handlers) exportCSV(c echo.Context) error {
 			rec[4] = strconv.FormatFloat(*r.Score, 'f', -1, 64)
 		}
 		for _, def := range d.Defs {
-			v, ok := r.Values[def.Key]
-			switch {
-			case ok && def.Unit == "pct": // under a 「（%）」 header: percent values
-				rec = append(rec, percentText(v))
-			case ok:
-				rec = append(rec, strconv.FormatFloat(v, 'f', -1, 64))
-			default:
+			if v, ok := r.Values[def.Key]; ok {
+				rec = append(rec, csvValue(def, v))
+			} else {
 				rec = append(rec, "")
 			}
 		}
