@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sort"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/casbin/casbin/v2"
 	gormadapter "github.com/casbin/gorm-adapter/v3"
@@ -20,6 +21,52 @@ type Authorizer struct {
 	E       *casbin.SyncedEnforcer
 	db      *gorm.DB
 	Watcher *PolicyWatcher // PostgreSQL only: other replicas' policy changes; nil on SQLite
+
+	// Every request needs the viewer's grants, and Casbin finds a user's
+	// grants only by scanning every grouping rule (about 170,000 at 300
+	// schools). grants indexes them by subject, built on first use after a
+	// change; gen counts changes, and an index built from an older
+	// generation is never used (a change racing a build wins).
+	gen    atomic.Uint64
+	grants atomic.Pointer[grantIndex]
+}
+
+type grantIndex struct {
+	gen   uint64
+	bySub map[string][]Grant
+}
+
+// policyChanged drops the grant index; call it after every change to the
+// enforcer's policy, once the change is in the enforcer.
+func (a *Authorizer) policyChanged() { a.gen.Add(1) }
+
+// loadPolicy reloads the enforcer from the database and drops the index.
+func (a *Authorizer) loadPolicy() error {
+	err := a.E.LoadPolicy()
+	a.policyChanged()
+	return err
+}
+
+func (a *Authorizer) grantIndex() (map[string][]Grant, error) {
+	g := a.gen.Load()
+	if idx := a.grants.Load(); idx != nil && idx.gen == g {
+		return idx.bySub, nil
+	}
+	rows, err := a.E.GetGroupingPolicy()
+	if err != nil {
+		return nil, err
+	}
+	by := make(map[string][]Grant)
+	for _, r := range rows {
+		if len(r) >= 3 {
+			by[r[0]] = append(by[r[0]], Grant{Role: r[1], Domain: r[2]})
+		}
+	}
+	for _, gs := range by {
+		sortGrants(gs)
+	}
+	a.grants.Store(&grantIndex{gen: g, bySub: by})
+	return by, nil
 }
 
 // NewAuthorizer loads the policy from the database. On PostgreSQL it also
@@ -57,14 +104,14 @@ func NewAuthorizer(db *gorm.DB) (*Authorizer, error) {
 		// After SetWatcher: Enforcer.SetWatcher installs the unsynchronized
 		// LoadPolicy of the embedded Enforcer; ours takes the lock.
 		_ = w.SetUpdateCallback(func(string) {
-			if err := e.LoadPolicy(); err != nil {
+			if err := a.loadPolicy(); err != nil {
 				slog.Error("casbin watcher: reload failed", "err", err)
 			}
 		})
 		a.Watcher = w
 	}
 	// Loaded (again) once the watcher listens: a change made in between is not lost.
-	if err := e.LoadPolicy(); err != nil {
+	if err := a.loadPolicy(); err != nil {
 		a.Close()
 		return nil, fmt.Errorf("casbin load: %w", err)
 	}
@@ -96,11 +143,12 @@ func (a *Authorizer) SyncDefaultPolicy() error {
 		return nil
 	}
 	_, err := a.E.AddPolicies(missing)
+	a.policyChanged()
 	return err
 }
 
 // Reload re-reads the policy from the database (after a watcher notice).
-func (a *Authorizer) Reload() error { return a.E.LoadPolicy() }
+func (a *Authorizer) Reload() error { return a.loadPolicy() }
 
 // Grant is one role in one domain.
 type Grant struct {
@@ -117,6 +165,7 @@ func (a *Authorizer) Grant(ctx context.Context, userID int64, role, domain strin
 		return Invalid("user.domain_invalid", map[string]any{"Domain": domain})
 	}
 	added, err := a.E.AddGroupingPolicy(policies.UserSubject(userID), role, domain)
+	a.policyChanged()
 	if err != nil || !added {
 		return err // !added: held already, nothing changed, nothing to audit
 	}
@@ -126,6 +175,7 @@ func (a *Authorizer) Grant(ctx context.Context, userID int64, role, domain strin
 // Revoke removes a grant.
 func (a *Authorizer) Revoke(ctx context.Context, userID int64, role, domain string) error {
 	removed, err := a.E.RemoveGroupingPolicy(policies.UserSubject(userID), role, domain)
+	a.policyChanged()
 	if err != nil || !removed {
 		return err
 	}
@@ -140,25 +190,26 @@ func schoolOfDomain(d string) int64 {
 	return 0
 }
 
-// GrantsOf lists a user's grants, sorted.
+// GrantsOf lists a user's grants, sorted. The slice is shared: don't modify it.
 func (a *Authorizer) GrantsOf(userID int64) ([]Grant, error) {
-	rows, err := a.E.GetFilteredGroupingPolicy(0, policies.UserSubject(userID))
+	by, err := a.grantIndex()
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Grant, 0, len(rows))
-	for _, r := range rows {
-		if len(r) >= 3 {
-			out = append(out, Grant{Role: r[1], Domain: r[2]})
-		}
+	gs := by[policies.UserSubject(userID)]
+	if gs == nil {
+		gs = []Grant{}
 	}
+	return gs, nil
+}
+
+func sortGrants(out []Grant) {
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Domain != out[j].Domain {
 			return out[i].Domain < out[j].Domain
 		}
 		return out[i].Role < out[j].Role
 	})
-	return out, nil
 }
 
 // Target is what a request is about: a school (and so its regions) or a region.

@@ -328,7 +328,7 @@ func grantTx(tx *gorm.DB, userID int64, role, domain string) error {
 // PolicyChanged reloads the policy after grants were written directly in a
 // transaction (school setup) and tells the other replicas.
 func (a *Authorizer) PolicyChanged() error {
-	if err := a.E.LoadPolicy(); err != nil {
+	if err := a.loadPolicy(); err != nil {
 		return err
 	}
 	if a.Watcher != nil {
