@@ -229,6 +229,9 @@ func serve(ctx context.Context, args []string, demo bool) error {
 		return err
 	}
 	defer stopJobs()
+	if a := os.Getenv("PPROF_ADDR"); a != "" {
+		startPprof(a)
+	}
 	slog.Info("ready", "startup_ms", time.Since(start).Milliseconds())
 	if demo {
 		fmt.Printf("\nopen %s (password for every demo account: %s)\n", openURL(*addr), seed.DemoPassword)

@@ -30,12 +30,16 @@ func ClassAccessFor(ctx context.Context, db *gorm.DB, az *Authorizer, userID int
 	defer wrap(&err, "ClassAccessFor(class %d)", cl.ID)
 	a.Leader = az.HasRoleIn(userID, policies.RolePrincipal, cl.SchoolID) || az.HasRoleIn(userID, policies.RoleAcademic, cl.SchoolID)
 	a.Head = cl.HeadTeacherID != nil && *cl.HeadTeacherID == userID
-	if a.Teaches, err = TeachesClass(ctx, db, userID, cl.ID); err != nil {
+	// One statement for both relations (every homework save asks).
+	var rel struct{ Teaches, Guardian bool }
+	if err = db.WithContext(ctx).Raw(`SELECT
+		EXISTS (SELECT 1 FROM teaching_assignments WHERE teacher_id = ? AND class_id = ?) AS teaches,
+		EXISTS (SELECT 1 FROM guardians JOIN students ON students.id = guardians.student_id
+			WHERE guardians.user_id = ? AND students.class_id = ?) AS guardian`,
+		userID, cl.ID, userID, cl.ID).Scan(&rel).Error; err != nil {
 		return a, err
 	}
-	if a.Guardian, err = GuardsClass(ctx, db, userID, cl.ID); err != nil {
-		return a, err
-	}
+	a.Teaches, a.Guardian = rel.Teaches, rel.Guardian
 	overseer := false
 	for _, g := range grants {
 		if g.Role == policies.RoleBureau || g.Role == policies.RoleAdmin {

@@ -4,6 +4,7 @@
 #
 #   scripts/load-homework.sh            # 16 clients, 20 s each
 #   CLIENTS=32 DURATION=30 TEACHERS=200 scripts/load-homework.sh
+#   PROFILE=/tmp/save.prof scripts/load-homework.sh   # also a CPU profile of the server under load
 #
 # Needs: a local PostgreSQL reachable as postgres@127.0.0.1 (trust auth), wrk,
 # pgbench, curl, psql. Everything listens on loopback; every step is bounded.
@@ -40,7 +41,7 @@ url="postgres://$PGUSER@$PGHOST:$PGPORT/$DB?sslmode=disable"
 DATABASE_URL="$url" timeout 600 "$work/jianfu" seed >/dev/null
 
 echo "== server on 127.0.0.1:$PORT"
-DATABASE_URL="$url" "$work/jianfu" serve --addr "127.0.0.1:$PORT" >"$work/server.log" 2>&1 &
+DATABASE_URL="$url" PPROF_ADDR=${PROFILE:+127.0.0.1:$((PORT + 1))} "$work/jianfu" serve --addr "127.0.0.1:$PORT" >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do
   curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
@@ -118,7 +119,12 @@ LUA
 echo "   $(grep -c '^  {' "$lua") (teacher, class, subject) targets, ${#token[@]} teachers signed in"
 
 echo "== wrk: $CLIENTS connections, ${DURATION}s of homework saves"
+if [ -n "${PROFILE:-}" ]; then # PROFILE=/tmp/save.prof: a CPU profile of the server under the load
+  (sleep 2; curl -fsS -o "$PROFILE" "http://127.0.0.1:$((PORT + 1))/debug/pprof/profile?seconds=$((DURATION - 4))") &
+  prof_pid=$!
+fi
 wrk -t2 -c"$CLIENTS" -d"${DURATION}s" --timeout 10s -s "$lua" "http://127.0.0.1:$PORT" | tee "$work/wrk.txt"
+if [ -n "${prof_pid:-}" ]; then wait "$prof_pid"; fi
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
 
 echo "== pgbench TPC-B: $CLIENTS clients, ${DURATION}s (scale $PGBENCH_SCALE)"

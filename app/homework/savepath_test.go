@@ -60,7 +60,7 @@ func TestHomeworkSavePathStatements(t *testing.T) {
 		for i, s := range stmts {
 			t.Logf("%2d %.160s", i+1, s)
 		}
-		const budget = 15
+		const budget = 14
 		if len(stmts) > budget {
 			t.Errorf("a homework save sends %d statements (budget %d)", len(stmts), budget)
 		}
