@@ -44,6 +44,36 @@ type dashEntry struct {
 	at      time.Time
 	mu      sync.Mutex
 	pages   map[string]encodedPage // sort|order|page|per_page → body
+
+	// The weekly trend of the same schools and term, built on first use
+	// and dropped with the entry (it reads the area rollups week by week,
+	// far more than the dashboard's N + 1 rows).
+	trendMu sync.Mutex
+	weeks   []models.WeekPoint
+	hasWeek bool
+}
+
+// trend is the entry's weekly trend, computed once per entry.
+func (e *dashEntry) trend(ctx context.Context, s *handlers) ([]models.WeekPoint, error) {
+	e.trendMu.Lock()
+	defer e.trendMu.Unlock()
+	if e.hasWeek {
+		return e.weeks, nil
+	}
+	ids := make([]int64, len(e.d.Schools))
+	for i, sc := range e.d.Schools {
+		ids[i] = sc.ID
+	}
+	err := s.Reads.Read(ctx, func(db *gorm.DB) error {
+		w, err := models.WeeklyTrend(ctx, db, ids, e.d.Term.From, e.d.Term.To)
+		e.weeks = w
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.hasWeek = true
+	return e.weeks, nil
 }
 
 type encodedPage struct {

@@ -225,12 +225,7 @@ func (s *handlers) dashboardPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	ids := make([]int64, len(d.Schools))
-	for i, sc := range d.Schools {
-		ids[i] = sc.ID
-	}
-	weeks, err := models.WeeklyTrend(ctx, s.DB, ids, d.Term.From, d.Term.To)
+	_, weeks, err := s.regionTrend(c)
 	if err != nil {
 		return err
 	}

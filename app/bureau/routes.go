@@ -122,24 +122,11 @@ type trendResponse struct {
 }
 
 func (s *handlers) apiRegionTrend(c echo.Context) error {
-	ctx := c.Request().Context()
-	r, err := models.GetRegion(ctx, s.DB, c.Param("code"))
+	d, weeks, err := s.regionTrend(c)
 	if err != nil {
 		return err
 	}
-	ids, err := s.regionSchoolIDs(c)
-	if err != nil {
-		return err
-	}
-	term, err := models.ResolveTerm(ctx, s.DB, ids, c.QueryParam("term"), s.Today(nil))
-	if err != nil {
-		return err
-	}
-	weeks, err := models.WeeklyTrend(ctx, s.DB, ids, term.From, term.To)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, trendResponse{Region: *r, Term: term, Weeks: weeks})
+	return c.JSON(http.StatusOK, trendResponse{Region: d.Region, Term: d.Term, Weeks: weeks})
 }
 
 type schoolIndicatorsResponse struct {

@@ -143,3 +143,83 @@ func TestBureauDashboardPagesETagGzip(t *testing.T) {
 		}
 	})
 }
+
+// TestBureauTrendCachedWithTheDashboard: the weekly trend is built once per
+// dashboard build and shared, and a write that moves the rollup version
+// gives a trend equal to one computed afresh from the area rollups.
+func TestBureauTrendCachedWithTheDashboard(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		fuxin := e.Login("bureau.fuxin")
+		type trendJSON struct {
+			Term  models.TermRef     `json:"term"`
+			Weeks []models.WeekPoint `json:"weeks"`
+		}
+		trend := func() trendJSON {
+			t.Helper()
+			resp, b := get(t, fuxin, "/api/v1/regions/210900/trend", nil)
+			if resp.StatusCode != 200 {
+				t.Fatalf("trend: %d %s", resp.StatusCode, b)
+			}
+			var tr trendJSON
+			if err := json.Unmarshal(b, &tr); err != nil {
+				t.Fatal(err)
+			}
+			return tr
+		}
+		ctx := models.WithActor(context.Background(), models.Actor{RequestID: "test"})
+		fresh := func(tr trendJSON) []models.WeekPoint {
+			t.Helper()
+			codes, err := models.SubRegionCodes(ctx, e.DB, "210900")
+			if err != nil {
+				t.Fatal(err)
+			}
+			schools, err := models.SchoolsInRegions(ctx, e.DB, codes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids := make([]int64, len(schools))
+			for i, sc := range schools {
+				ids[i] = sc.ID
+			}
+			w, err := models.WeeklyTrend(ctx, e.DB, ids, tr.Term.From, tr.Term.To)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return w
+		}
+		first := trend()
+		if len(first.Weeks) == 0 {
+			t.Fatal("no weeks in the trend")
+		}
+		if b1, b2 := mustJSON(t, first.Weeks), mustJSON(t, fresh(first)); b1 != b2 {
+			t.Fatalf("cached trend differs from a fresh one:\n%s\n%s", b1, b2)
+		}
+		sc := e.HZ1()
+		now := apptest.Now()
+		c, err := models.FileComplaint(ctx, e.DB, models.ComplaintInput{RegionCode: sc.RegionCode, SchoolName: sc.Name, Category: "homework_load",
+			Body: "作业太多，孩子写到很晚。", Anonymous: true}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := models.AssignComplaint(ctx, e.DB, c.ID, sc.ID, "请核实", now.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		second := trend()
+		want := fresh(second)
+		if b1, b2 := mustJSON(t, second.Weeks), mustJSON(t, want); b1 != b2 {
+			t.Fatalf("after a write the trend is stale:\n%s\nwant\n%s", b1, b2)
+		}
+		if mustJSON(t, second.Weeks) == mustJSON(t, first.Weeks) {
+			t.Fatal("a filed complaint did not move the trend (the check could not fail)")
+		}
+	})
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

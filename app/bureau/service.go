@@ -24,6 +24,18 @@ func (s *handlers) dashboard(c echo.Context) (_ *models.Dashboard, err error) {
 	return sorted(c, e.d)
 }
 
+// regionTrend is the weekly trend of the region's dashboard (same schools,
+// same term), cached with it.
+func (s *handlers) regionTrend(c echo.Context) (_ *models.Dashboard, _ []models.WeekPoint, err error) {
+	defer models.Wrap(&err, "bureau.regionTrend")
+	e, err := s.dashboards.get(c.Request().Context(), s, dashKey{c.Param("code"), c.QueryParam("term"), s.Today(nil)})
+	if err != nil {
+		return nil, nil, err
+	}
+	weeks, err := e.trend(c.Request().Context(), s)
+	return e.d, weeks, err
+}
+
 func (s *handlers) regionSchoolIDs(c echo.Context) (_ []int64, err error) {
 	defer models.Wrap(&err, "bureau.regionSchoolIDs")
 	codes, err := models.SubRegionCodes(c.Request().Context(), s.DB, c.Param("code"))
